@@ -1,0 +1,90 @@
+"""One typed settings object for the whole product; every field can be overridden by an
+environment variable ``INTEREST_<FIELD>`` (e.g. ``INTEREST_SESSION_GAP_MINUTES=45``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "click": 2.0, "cart": 3.0, "purchase": 5.0, "rating": 0.0}
+
+
+class Settings(BaseSettings):
+    """Product configuration. ``rating`` events weigh their rating value, not a fixed weight."""
+
+    model_config = SettingsConfigDict(env_prefix="INTEREST_", frozen=True)
+
+    home: Path = Field(
+        default=REPO_ROOT / "var",
+        description="Warehouse root: raw logs, Delta tables and run state all live under it.",
+    )
+    spark_master: str = Field(
+        default="local[2]", description="Spark master given to spark-submit (never set in a job)."
+    )
+    spark_shuffle_partitions: int = Field(
+        default=4, ge=1, description="spark.sql.shuffle.partitions for every job."
+    )
+    spark_driver_memory: str = Field(default="4g", description="spark-submit --driver-memory.")
+    jars_dir: Path = Field(
+        default=REPO_ROOT / ".jars",
+        description="Delta Lake jars resolved by scripts/setup.sh; put on spark.jars.",
+    )
+    session_gap_minutes: int = Field(
+        default=30, ge=1, description="Inactivity gap that closes a session."
+    )
+    max_session_events: int = Field(
+        default=200, ge=1, description="A session longer than this is split into several."
+    )
+    late_tolerance_hours: float = Field(
+        default=2.0,
+        ge=0,
+        description="Events up to this far outside their partition's day are still accepted.",
+    )
+    event_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS),
+        description="Weight of each accepted event type; other types are rejected.",
+    )
+    half_life_days: float = Field(
+        default=30.0, gt=0, description="Half-life of the long-term graph's time decay."
+    )
+    min_edge_weight: float = Field(
+        default=0.01, ge=0, description="Decayed graph weights below this are pruned."
+    )
+    max_neighbours: int = Field(
+        default=50, ge=1, description="Strongest co-occurrence neighbours kept per item."
+    )
+    cooccurrence_window: int = Field(
+        default=5, ge=1, description="Items this close in one session co-occur."
+    )
+    sequence_length: int = Field(
+        default=50, ge=1, description="L: recent items per training example."
+    )
+    examples_lookback_days: int = Field(
+        default=30,
+        ge=0,
+        description="Days of earlier sessions read to fill a training example's history.",
+    )
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.home / "tables"
+
+    def table_path(self, name: str) -> Path:
+        """Folder of a Delta table given as ``layer.table`` (e.g. ``bronze.events``)."""
+        layer, table = name.split(".")
+        return self.tables_dir / layer / table
+
+    def raw_day_dir(self, ds: str) -> Path:
+        return self.raw_dir / f"ds={ds}"
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)

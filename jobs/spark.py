@@ -1,0 +1,45 @@
+"""SparkSession construction shared by every job (never sets the master: spark-submit does)."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from jobs.config import Settings
+
+
+def delta_jars(settings: Settings) -> list[str]:
+    """The Delta jars resolved by scripts/setup.sh; a clear error when setup has not run."""
+    jars = sorted(str(p) for p in settings.jars_dir.glob("*.jar"))
+    if not jars:
+        raise RuntimeError(
+            f"no Delta jars in {settings.jars_dir}: run scripts/setup.sh (resolves them once)"
+        )
+    return jars
+
+
+def spark_conf(settings: Settings) -> dict[str, str]:
+    """Configuration every job runs with, also given to spark-submit by the CLI and the DAG."""
+    return {
+        "spark.jars": ",".join(delta_jars(settings)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
+        # Petastorm reads the live Parquet files directly, which ignores deletion vectors.
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+
+
+def build_session(app_name: str, settings: Settings, master: str | None = None) -> SparkSession:
+    """A Delta-enabled session. ``master`` is only for tests and tools; jobs leave it to
+    spark-submit."""
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

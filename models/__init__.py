@@ -1,0 +1,1 @@
+"""The fused LSTM + GCN interest model (training, evaluation, publishing)."""
