@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(
         default=4, ge=1, description="spark.sql.shuffle.partitions for every job."
     )
+    delta_snapshot_partitions: int = Field(
+        default=2, ge=1, description="Tasks Delta uses to rebuild a table snapshot (log size)."
+    )
     spark_driver_memory: str = Field(default="4g", description="spark-submit --driver-memory.")
     jars_dir: Path = Field(
         default=REPO_ROOT / ".jars",

@@ -25,6 +25,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        # Delta rebuilds a table's snapshot after every commit with 50 tasks by default: on a
+        # small log that is seconds of pure overhead per commit.
+        "spark.databricks.delta.snapshotPartitions": str(settings.delta_snapshot_partitions),
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
         # Petastorm reads the live Parquet files directly, which ignores deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",

@@ -19,6 +19,7 @@ BRONZE_REJECTED = "bronze.events_rejected"
 SILVER_SESSIONS = "silver.sessions"
 SILVER_USER_IDS = "silver.user_ids"
 SILVER_ITEM_IDS = "silver.item_ids"
+SILVER_USER_RECENT = "silver.user_recent"
 GOLD_AFFINITY = "gold.user_item_affinity"
 GOLD_COOCCURRENCE = "gold.item_cooccurrence"
 GOLD_EXAMPLES = "gold.training_examples"
@@ -32,6 +33,7 @@ TABLES = [
     SILVER_SESSIONS,
     SILVER_USER_IDS,
     SILVER_ITEM_IDS,
+    SILVER_USER_RECENT,
     GOLD_AFFINITY,
     GOLD_COOCCURRENCE,
     GOLD_EXAMPLES,
