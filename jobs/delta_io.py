@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from jobs.config import Settings
 from jobs.tables import OPS_JOB_RUNS
@@ -35,22 +34,14 @@ def delta_table(spark: SparkSession, name: str, settings: Settings) -> DeltaTabl
 def record_run(
     spark: SparkSession, settings: Settings, job: str, ds: date, counts: dict[str, int]
 ) -> None:
-    """Upsert the run's row counts into ops.job_runs (one row per job and day)."""
+    """Replace the (job, ds) row of ops.job_runs with this run's row counts."""
     row = spark.createDataFrame(
-        [(job, ds, {k: int(v) for k, v in counts.items()}, datetime.now(timezone.utc))],
+        [(job, ds, {k: int(v) for k, v in counts.items()}, datetime.now(UTC))],
         "job string, ds date, counts map<string, bigint>, finished_at timestamp",
     )
     (
-        delta_table(spark, OPS_JOB_RUNS, settings)
-        .alias("t")
-        .merge(row.alias("s"), "t.job = s.job AND t.ds = s.ds")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
+        row.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"job = '{job}' AND ds = DATE'{ds.isoformat()}'")
+        .save(settings.table_path(OPS_JOB_RUNS).as_posix())
     )
-
-
-def day_bounds(ds: date) -> tuple[F.Column, F.Column]:
-    """Start (inclusive) and end (exclusive) of the day as UTC timestamp literals."""
-    start = F.lit(datetime.combine(ds, datetime.min.time())).cast("timestamp")
-    return start, start + F.expr("INTERVAL 1 DAY")

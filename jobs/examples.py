@@ -43,14 +43,19 @@ def day_events(
     )
     return (
         exploded.join(user_ids.select("user_id", "user_idx"), "user_id")
-        .join(item_ids.select(F.col("item_id").alias("_item"), "item_idx"), F.col("e.item_ids") == F.col("_item"))
+        .join(
+            item_ids.select(F.col("item_id").alias("_item"), "item_idx"),
+            F.col("e.item_ids") == F.col("_item"),
+        )
         .select(
             "user_idx",
             F.unix_seconds(F.col("e.event_ts")).alias("ts"),
             "item_idx",
             codes[F.col("e.event_types")].alias("type"),
             (F.col("pos") == 0).cast("int").alias("new_session"),
-            F.concat_ws(":", "session_id", F.lpad(F.col("pos").cast("string"), 5, "0")).alias("ord"),
+            F.concat_ws(":", "session_id", F.lpad(F.col("pos").cast("string"), 5, "0")).alias(
+                "ord"
+            ),
             F.lit(True).alias("is_target"),
         )
     )
@@ -109,7 +114,11 @@ def carry_recent(events: DataFrame, length: int, ds: date) -> DataFrame:
     )
     last = events.withColumn("_r", F.row_number().over(newest_first)).where(F.col("_r") <= length)
     grouped = last.groupBy("user_idx").agg(
-        F.array_sort(F.collect_list(F.struct((-F.col("_r")).alias("k"), "item_idx", "type", "ts", "new_session"))).alias("_e")
+        F.array_sort(
+            F.collect_list(
+                F.struct((-F.col("_r")).alias("k"), "item_idx", "type", "ts", "new_session")
+            )
+        ).alias("_e")
     )
     return grouped.select(
         "user_idx",

@@ -54,7 +54,9 @@ def decayed(weight: Column, updated_ds: Column, as_of: date, half_life_days: flo
 
 
 # ---- today's contributions (pure) ------------------------------------------------------------
-def affinity_contributions(events: DataFrame, user_ids: DataFrame, item_ids: DataFrame) -> DataFrame:
+def affinity_contributions(
+    events: DataFrame, user_ids: DataFrame, item_ids: DataFrame
+) -> DataFrame:
     """(user_idx, item_idx, weight, count, last_ts) summed over the day's events."""
     return (
         events.join(user_ids.select("user_id", "user_idx"), "user_id")
@@ -68,9 +70,7 @@ def affinity_contributions(events: DataFrame, user_ids: DataFrame, item_ids: Dat
     )
 
 
-def cooccurrence_contributions(
-    sessions: DataFrame, item_ids: DataFrame, window: int
-) -> DataFrame:
+def cooccurrence_contributions(sessions: DataFrame, item_ids: DataFrame, window: int) -> DataFrame:
     """(item_idx, neighbour_idx, weight, count): +1 per ordered pair of distinct items at most
     ``window`` positions apart in a session."""
     items = sessions.select("session_id", F.posexplode("item_ids").alias("pos", "item_id")).join(
@@ -111,7 +111,9 @@ def capped_updates(
     merged = old.join(new, list(COOCCURRENCE_KEYS), "full_outer").select(
         *COOCCURRENCE_KEYS,
         (F.coalesce("_old_w", F.lit(0.0)) + F.coalesce("_new_w", F.lit(0.0))).alias("weight"),
-        (F.coalesce("_old_c", F.lit(0)) + F.coalesce("_new_c", F.lit(0))).cast("long").alias("count"),
+        (F.coalesce("_old_c", F.lit(0)) + F.coalesce("_new_c", F.lit(0)))
+        .cast("long")
+        .alias("count"),
         F.lit(ds).alias("updated_ds"),
     )
     strongest = Window.partitionBy("item_idx").orderBy(F.desc("weight"), "neighbour_idx")

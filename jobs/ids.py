@@ -18,9 +18,7 @@ from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, SILVER_ITEM_IDS, SILVER_USER_IDS
 
 
-def new_ids(
-    first_seen: DataFrame, existing: DataFrame, key: str, idx: str, ds: date
-) -> DataFrame:
+def new_ids(first_seen: DataFrame, existing: DataFrame, key: str, idx: str, ds: date) -> DataFrame:
     """Rows (key, idx, first_ds) for keys of ``first_seen`` (key, first_ts) not in ``existing``."""
     start = existing.agg(F.coalesce(F.max(idx), F.lit(0)).alias("_start"))
     fresh = first_seen.join(existing.select(key), key, "left_anti")
@@ -32,7 +30,9 @@ def new_ids(
     )
 
 
-def append_ids(spark: SparkSession, settings: Settings, table: str, rows: DataFrame, key: str) -> None:
+def append_ids(
+    spark: SparkSession, settings: Settings, table: str, rows: DataFrame, key: str
+) -> None:
     """Insert-only MERGE on the raw id: a concurrent or repeated run can never add a key twice."""
     (
         delta_table(spark, table, settings)
@@ -53,7 +53,13 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
         existing = spark.table(table)
         before = existing.count()
         first_seen = events.groupBy(key).agg(F.min("ts").alias("first_ts"))
-        append_ids(spark, settings, table, new_ids(first_seen, existing, key, idx, ds).localCheckpoint(), key)
+        append_ids(
+            spark,
+            settings,
+            table,
+            new_ids(first_seen, existing, key, idx, ds).localCheckpoint(),
+            key,
+        )
         after = spark.table(table).count()
         counts[f"new_{key}s"] = after - before
         counts[f"total_{key}s"] = after

@@ -39,7 +39,7 @@ def raw_files(day_dir: Path) -> dict[str, list[str]]:
 
 
 def extract(spark: SparkSession, day_dir: Path) -> DataFrame:
-    """Records of the day as (source_file, raw, fields: map<string,string> or null if unparseable)."""
+    """The day's records as (source_file, raw, fields: map<string,string>, null if unparseable)."""
     files = raw_files(day_dir) if day_dir.is_dir() else {}
     if not files:
         raise NoRawData(f"no raw data for this day: {day_dir} has no .jsonl/.csv/.parquet file")
@@ -96,7 +96,9 @@ def parse_events(
     ts = parse_ts(f["ts"])
     value = F.trim(f["value"]).try_cast("double")
     known = F.array(*[F.lit(t) for t in sorted(event_weights)])
-    weight_of_type = F.create_map(*[x for t, w in event_weights.items() for x in (F.lit(t), F.lit(w))])
+    weight_of_type = F.create_map(
+        *[x for t, w in event_weights.items() for x in (F.lit(t), F.lit(w))]
+    )
     tolerance = F.expr(f"INTERVAL {int(late_tolerance_hours * 3600)} SECONDS")
     day_start = F.lit(f"{ds.isoformat()} 00:00:00").cast("timestamp")
     day_end = F.lit(f"{(ds + timedelta(days=1)).isoformat()} 00:00:00").cast("timestamp")
@@ -118,19 +120,28 @@ def parse_events(
         F.when(reason == "unknown_event_type", F.concat(F.lit("event_type="), f["event_type"]))
         .when(reason == "bad_timestamp", F.concat(F.lit("ts="), F.coalesce(f["ts"], F.lit("null"))))
         .when(reason == "ts_out_of_day", F.concat(F.lit("ts="), ts.cast("string")))
-        .when(reason == "bad_value", F.concat(F.lit("value="), F.coalesce(f["value"], f["user_id"])))
+        .when(
+            reason == "bad_value", F.concat(F.lit("value="), F.coalesce(f["value"], f["user_id"]))
+        )
     )
     ts_ms = (F.unix_micros(ts) / 1000).cast("long").cast("string")
     content_hash = F.sha2(
         F.concat_ws(
-            "|", f["user_id"], f["item_id"], f["event_type"], ts_ms, F.coalesce(f["value"], F.lit(""))
+            "|",
+            f["user_id"],
+            f["item_id"],
+            f["event_type"],
+            ts_ms,
+            F.coalesce(f["value"], F.lit("")),
         ),
         256,
     )
     return raw.select(
         "source_file",
         "raw",
-        F.when(_blank(f["event_id"]), content_hash).otherwise(F.trim(f["event_id"])).alias("event_id"),
+        F.when(_blank(f["event_id"]), content_hash)
+        .otherwise(F.trim(f["event_id"]))
+        .alias("event_id"),
         F.trim(f["user_id"]).alias("user_id"),
         F.trim(f["item_id"]).alias("item_id"),
         f["event_type"].alias("event_type"),
@@ -197,7 +208,11 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
         written = spark.table(BRONZE_EVENTS).where(F.col("ds") == F.lit(ds)).count()
         by_reason = {
             r["reason"]: r["count"]
-            for r in spark.table(BRONZE_REJECTED).where(F.col("ds") == F.lit(ds)).groupBy("reason").count().collect()
+            for r in spark.table(BRONZE_REJECTED)
+            .where(F.col("ds") == F.lit(ds))
+            .groupBy("reason")
+            .count()
+            .collect()
         }
     finally:
         events.unpersist()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
 from datetime import date
 
@@ -25,10 +23,8 @@ def job_main(name: str, run: JobRun, argv: list[str] | None = None) -> None:
     spark = build_session(f"interest-{name}-{args.ds}", settings)
     try:
         register_tables(spark, settings)
-        counts = run(spark, settings, args.ds)
-    except Exception as exc:  # one line for the operator's log, then a non-zero exit
-        print(f"{name} {args.ds} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        run(spark, settings, args.ds)
+    except Exception:  # one line for the operator's log, then a non-zero exit
         raise
     finally:
         spark.stop()
-    print(json.dumps({"job": name, "ds": args.ds.isoformat(), "counts": counts}))

@@ -64,7 +64,12 @@ def to_events(ratings: pd.DataFrame) -> pd.DataFrame:
     ts = pd.to_numeric(ratings["ts"], errors="raise").astype("int64")
     out = pd.DataFrame(
         {
-            "event_id": "ml-" + ratings["user_id"] + "-" + ratings["item_id"] + "-" + ts.astype(str),
+            "event_id": "ml-"
+            + ratings["user_id"]
+            + "-"
+            + ratings["item_id"]
+            + "-"
+            + ts.astype(str),
             "user_id": ratings["user_id"],
             "item_id": ratings["item_id"],
             "event_type": "rating",

@@ -8,7 +8,6 @@ Queries live in sql/queries/NAME.sql with ``${param}`` placeholders; tables are 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import string
 from pathlib import Path
@@ -46,7 +45,9 @@ def render_query(name: str, params: dict[str, str], queries_dir: Path = QUERIES_
     text = path.read_text()
     missing = [p for p in query_params(text) if p not in params]
     if missing:
-        raise QueryError(f"query {name} needs --param {' --param '.join(m + '=...' for m in missing)}")
+        raise QueryError(
+            f"query {name} needs --param {' --param '.join(m + '=...' for m in missing)}"
+        )
     for key, value in params.items():
         if not re.fullmatch(r"[\w.:\- ]*", value):
             raise QueryError(f"parameter {key}={value!r}: only letters, digits and . : - _ allowed")
@@ -74,7 +75,9 @@ def table_overview(spark: SparkSession, settings: Settings) -> DataFrame:
         path = settings.table_path(name).as_posix()
         version = DeltaTable.forPath(spark, path).history(1).first()["version"]
         rows.append((name, spark.table(name).count(), int(version), path))
-    return spark.createDataFrame(rows, "table string, rows long, delta_version long, location string")
+    return spark.createDataFrame(
+        rows, "table string, rows long, delta_version long, location string"
+    )
 
 
 def last_day_reconciliation(spark: SparkSession, ds: str | None) -> DataFrame:
@@ -116,7 +119,6 @@ def main(argv: list[str] | None = None) -> None:
         else:
             show(table_overview(spark, settings), "Delta tables", limit=100)
             show(last_day_reconciliation(spark, args.ds), "Reconciliation of the last day", 200)
-            print(json.dumps({"warehouse": str(settings.home)}))
     finally:
         spark.stop()
 

@@ -28,7 +28,9 @@ def sessionize(
     by_time = Window.partitionBy("user_id").orderBy("ts", "event_id")
     gap = F.col("ts").cast("double") - F.lag("ts").over(by_time).cast("double")
     starts_gap_session = F.coalesce(gap > gap_minutes * 60, F.lit(True))
-    numbered = events.withColumn("_gap_session", F.sum(starts_gap_session.cast("int")).over(by_time))
+    numbered = events.withColumn(
+        "_gap_session", F.sum(starts_gap_session.cast("int")).over(by_time)
+    )
     in_gap_session = Window.partitionBy("user_id", "_gap_session").orderBy("ts", "event_id")
     numbered = numbered.withColumn(
         "_part", F.floor((F.row_number().over(in_gap_session) - 1) / max_events)

@@ -1,4 +1,4 @@
-"""Synthetic raw event logs with known structure, written as RAW/ds=YYYY-MM-DD/part-*.{jsonl,csv,parquet}.
+"""Synthetic raw event logs with known structure, as RAW/ds=YYYY-MM-DD/part-*.{jsonl,csv,parquet}.
 
 Structure: items fall into clusters; every user has a stable long-term taste (three favourite
 clusters); each session follows one intent cluster drawn from that taste (or, rarely, explores a
@@ -16,7 +16,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +107,7 @@ def generate_chunk(
 ) -> dict[str, np.ndarray]:
     """Good events of one chunk of one day as columns (user, item, type, ts in epoch seconds)."""
     rng = np.random.default_rng([spec.seed, 1 + day_index, chunk])
-    day_start = datetime.combine(spec.day_list[day_index], datetime.min.time(), timezone.utc)
+    day_start = datetime.combine(spec.day_list[day_index], datetime.min.time(), UTC)
     lengths = np.maximum(1, rng.geometric(1.0 / spec.mean_session_events, size=n_events))
     ends = np.cumsum(lengths)
     n_sessions = int(np.searchsorted(ends, n_events)) + 1
@@ -148,7 +148,7 @@ def _format_ts(ts: float, style: int) -> str | int:
         return int(ts)
     if style == 2:
         return int(ts * 1000)
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def good_records(
@@ -205,7 +205,7 @@ def _record_ts(record: dict) -> float:
     ts = record["ts"]
     if isinstance(ts, int):
         return ts / 1000 if ts > 10**11 else float(ts)
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def bad_kinds_for(fmt: str) -> tuple[str, ...]:
@@ -283,4 +283,3 @@ def generate(spec: SyntheticSpec, raw_dir: Path) -> list[dict]:
         staging.rename(final)
         manifests.append(manifest)
     return manifests
-

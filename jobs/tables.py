@@ -65,4 +65,3 @@ def register_tables(spark: SparkSession, settings: Settings) -> None:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
     for name in TABLES + VIEWS:
         spark.sql(render_ddl(name, settings))
-
