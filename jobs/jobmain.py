@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from pyspark.sql import SparkSession
@@ -11,6 +13,23 @@ from pyspark.sql import SparkSession
 from jobs.config import Settings
 from jobs.spark import build_session
 from jobs.tables import register_tables
+
+# spark-submit merges the Python driver's stdout and stderr into its own stdout: the mark lets the
+# launcher find the error line among Spark's log lines.
+ERROR_MARK = "interest-error:"
+
+
+@contextmanager
+def one_line_errors(what: str) -> Iterator[None]:
+    """Print one line '<ERROR_MARK> <what> failed: <error>' (what the CLI and Airflow logs show
+    first), then let the exception end the process with its traceback."""
+    try:
+        yield
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"{ERROR_MARK} {what} failed: {type(exc).__name__}: {message}", flush=True)
+        raise
+
 
 JobRun = Callable[[SparkSession, Settings, date], dict[str, int]]
 
@@ -22,9 +41,9 @@ def job_main(name: str, run: JobRun, argv: list[str] | None = None) -> None:
     settings = Settings()
     spark = build_session(f"interest-{name}-{args.ds}", settings)
     try:
-        register_tables(spark, settings)
-        run(spark, settings, args.ds)
-    except Exception:  # one line for the operator's log, then a non-zero exit
-        raise
+        with one_line_errors(f"{name} {args.ds}"):
+            register_tables(spark, settings)
+            counts = run(spark, settings, args.ds)
     finally:
         spark.stop()
+    print(json.dumps({"job": name, "ds": args.ds.isoformat(), "counts": counts}))

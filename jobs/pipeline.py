@@ -8,6 +8,7 @@ hand and benchmarks, where a JVM start per step and day would dominate.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -16,7 +17,7 @@ from pyspark.sql import SparkSession
 
 from jobs import examples, graph, ids, ingest, sessionize
 from jobs.config import Settings
-from jobs.jobmain import JobRun
+from jobs.jobmain import JobRun, one_line_errors
 from jobs.spark import build_session
 from jobs.tables import register_tables
 
@@ -73,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     spark = build_session("interest-pipeline", settings)
     try:
         register_tables(spark, settings)
-        for _record in run_days(spark, settings, args.first, args.last or args.first, steps):
-            pass
+        with one_line_errors("pipeline"):
+            for record in run_days(spark, settings, args.first, args.last or args.first, steps):
+                print(json.dumps(record), flush=True)
     finally:
         spark.stop()
 

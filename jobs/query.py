@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs.config import REPO_ROOT, Settings
+from jobs.jobmain import one_line_errors
 from jobs.spark import build_session
 from jobs.tables import OPS_JOB_RUNS, TABLES, VIEWS, register_tables
 
@@ -107,20 +108,26 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     spark = build_session("interest-query", settings)
     try:
-        register_tables(spark, settings)
-        if args.command == "tables":
-            show(table_overview(spark, settings), "Delta tables", limit=100)
-            show(spark.createDataFrame([(v,) for v in VIEWS], "view string"), "Views")
-        elif args.command == "sql":
-            show(spark.sql(args.text), "result", args.limit)
-        elif args.command == "query":
-            params = dict(p.split("=", 1) for p in args.param)
-            show(spark.sql(render_query(args.name, params)), args.name, args.limit)
-        else:
-            show(table_overview(spark, settings), "Delta tables", limit=100)
-            show(last_day_reconciliation(spark, args.ds), "Reconciliation of the last day", 200)
+        with one_line_errors(args.command):
+            register_tables(spark, settings)
+            run_command(spark, settings, args)
     finally:
         spark.stop()
+
+
+def run_command(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> None:
+    if args.command == "tables":
+        show(table_overview(spark, settings), "Delta tables", limit=100)
+        show(spark.createDataFrame([(v,) for v in VIEWS], "view string"), "Views")
+    elif args.command == "sql":
+        show(spark.sql(args.text), "result", args.limit)
+    elif args.command == "query":
+        params = dict(p.split("=", 1) for p in args.param)
+        show(spark.sql(render_query(args.name, params)), args.name, args.limit)
+    else:
+        show(table_overview(spark, settings), "Delta tables", limit=100)
+        show(last_day_reconciliation(spark, args.ds), "Reconciliation of the last day", 200)
+        print(f"warehouse: {settings.home}")
 
 
 if __name__ == "__main__":

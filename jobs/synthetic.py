@@ -254,14 +254,13 @@ def chunk_sizes(total: int, chunk: int) -> Iterator[int]:
         total -= chunk
 
 
-def generate(spec: SyntheticSpec, raw_dir: Path) -> list[dict]:
-    """Write every day of the spec under raw_dir; returns one manifest per day.
+def generate(spec: SyntheticSpec, raw_dir: Path) -> Iterator[dict]:
+    """Write every day of the spec under raw_dir, yielding each day's manifest when written.
 
     A day's folder is replaced as a whole (written beside, then renamed), so rerunning the
     generator never leaves a mix of old and new parts.
     """
     world = World.build(spec)
-    manifests = []
     for day_index, day in enumerate(spec.day_list):
         final = raw_dir / f"ds={day.isoformat()}"
         staging = raw_dir / f".staging-ds={day.isoformat()}"
@@ -281,5 +280,4 @@ def generate(spec: SyntheticSpec, raw_dir: Path) -> list[dict]:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
-        manifests.append(manifest)
-    return manifests
+        yield manifest

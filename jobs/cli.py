@@ -1,0 +1,252 @@
+"""``interest``: the command line for every step a person runs by hand.
+
+Spark work always goes through ``spark-submit`` with the configured master (jobs/submit.py), so
+the same commands drive a laptop (local[*]) or a cluster (INTEREST_SPARK_MASTER=spark://...).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from jobs import movielens, synthetic
+from jobs.config import Settings
+from jobs.pipeline import STEPS, days, parse_steps
+from jobs.submit import SubmitError, run_submit, spark_submit_command
+
+app = typer.Typer(
+    help="Nightly user interest vectors: demo data, ETL, tables and SQL.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DayOpt = Annotated[str | None, typer.Option("--ds", help="One logical day, YYYY-MM-DD.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day of a range, YYYY-MM-DD.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day of a range (inclusive).")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def parse_day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{what} must be a date like 2026-01-31, got {text!r}") from None
+
+
+def day_range(ds: str | None, first: str | None, last: str | None) -> tuple[date, date]:
+    if ds and (first or last):
+        raise fail("give either --ds or --from/--to, not both")
+    if ds:
+        day = parse_day(ds, "--ds")
+        return day, day
+    if not first:
+        raise fail("give --ds DAY or --from DAY [--to DAY]")
+    start = parse_day(first, "--from")
+    end = parse_day(last, "--to") if last else start
+    if end < start:
+        raise fail(f"--to {end} is before --from {start}")
+    return start, end
+
+
+def settings_or_fail() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's message names the bad variable
+        raise fail(f"bad configuration: {exc}".replace("\n", " ")) from None
+
+
+@app.command("demo-data")
+def demo_data(
+    start: Annotated[str, typer.Option(help="First day.")] = "2026-01-01",
+    days_: Annotated[int, typer.Option("--days", min=1, help="Number of days.")] = 7,
+    events_per_day: Annotated[int, typer.Option(min=1, help="Good events per day.")] = 20_000,
+    users: Annotated[int, typer.Option(min=1)] = 2_000,
+    items: Annotated[int, typer.Option(min=1)] = 1_000,
+    clusters: Annotated[int, typer.Option(min=1)] = 20,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or parquet.")] = "jsonl",
+    bad_fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Bad records injected, per good event.")
+    ] = 0.01,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Write synthetic raw event logs (known structure, deterministic by seed) under RAW/."""
+    settings = settings_or_fail()
+    try:
+        spec = synthetic.SyntheticSpec(
+            start=parse_day(start, "--start"), days=days_, events_per_day=events_per_day,
+            users=users, items=items, clusters=clusters, seed=seed, fmt=fmt,
+            bad_fraction=bad_fraction,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    with _progress() as progress:
+        task = progress.add_task("generating days", total=days_)
+        for manifest in synthetic.generate(spec, settings.raw_dir):
+            progress.advance(task)
+            progress.console.print(
+                f"{manifest['ds']}: {manifest['events']} events, "
+                f"{sum(manifest['bad'].values())} bad records"
+            )
+
+
+@app.command("import-movielens")
+def import_movielens(
+    path: Annotated[
+        Path, typer.Argument(help="u.data, ratings.dat, ratings.csv or RecBole .inter")
+    ],
+) -> None:
+    """Import MovieLens ratings into RAW/ds=.../ as 'rating' events at their own timestamps."""
+    settings = settings_or_fail()
+    try:
+        with console.status(f"importing {path}"):
+            counts = movielens.import_file(path, settings.raw_dir)
+    except (FileNotFoundError, movielens.UnknownFormat, ValueError) as exc:
+        raise fail(str(exc)) from None
+    first, last = min(counts), max(counts)
+    console.print(
+        f"{sum(counts.values())} ratings over {len(counts)} days ({first} .. {last}) "
+        f"-> {settings.raw_dir}\nnext: interest etl --from {first} --to {last}"
+    )
+
+
+@app.command()
+def etl(
+    ds: DayOpt = None,
+    first: FromOpt = None,
+    last: ToOpt = None,
+    steps: Annotated[
+        str | None, typer.Option(help=f"Comma-separated subset of: {', '.join(STEPS)}.")
+    ] = None,
+) -> None:
+    """Run the ETL steps for a day or a range, in order, in one spark-submit."""
+    settings = settings_or_fail()
+    start, end = day_range(ds, first, last)
+    try:
+        names = parse_steps(steps)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    args = ["--from", start.isoformat(), "--to", end.isoformat(), "--steps", ",".join(names)]
+    total = len(list(days(start, end))) * len(names)
+    with _progress() as progress:
+        task = progress.add_task(f"ETL {start} .. {end}", total=total)
+
+        def on_line(line: str) -> None:
+            if line.startswith("{"):
+                record = json.loads(line)
+                progress.advance(task)
+                progress.console.print(
+                    f"{record['ds']} {record['step']:<10} {record['seconds']:>7.1f}s  "
+                    + ", ".join(f"{k}={v}" for k, v in record["counts"].items())
+                )
+
+        _submit(settings, "pipeline", args, on_line)
+
+
+@app.command()
+def job(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(STEPS)}.")],
+    ds: Annotated[str, typer.Option("--ds", help="Logical day, YYYY-MM-DD.")],
+) -> None:
+    """Run one Spark job for one day (its own spark-submit, as the Airflow task does)."""
+    if name not in STEPS:
+        raise fail(f"unknown job {name!r}; jobs are {', '.join(STEPS)}")
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds")
+    _submit(settings, name, ["--ds", day.isoformat()], console.print)
+
+
+@app.command()
+def tables() -> None:
+    """List every table with its row count, Delta version and location."""
+    _submit(settings_or_fail(), "query", ["tables"], console.print)
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str, typer.Argument(help="A saved query name (see `interest queries`) or SQL text.")
+    ],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="key=value for ${key}.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Run SQL over the tables by name (e.g. SELECT * FROM gold.item_cooccurrence_current)."""
+    from jobs.query import QueryError, query_names, render_query
+
+    settings = settings_or_fail()
+    params = param or []
+    if any("=" not in p for p in params):
+        raise fail("--param takes key=value")
+    if query in query_names():
+        try:
+            render_query(query, dict(p.split("=", 1) for p in params))
+        except QueryError as exc:
+            raise fail(str(exc)) from None
+        args = ["query", query, *[a for p in params for a in ("-p", p)]]
+    elif " " in query.strip():
+        args = ["sql", query]
+    else:
+        raise fail(f"no saved query named {query!r}; run `interest queries` to list them")
+    _submit(settings, "query", ["--limit", str(limit), *args], console.print)
+
+
+@app.command()
+def queries() -> None:
+    """List the saved analyst queries (sql/queries) and their parameters."""
+    from jobs.query import QUERIES_DIR, query_names, query_params
+
+    for name in query_names():
+        text = (QUERIES_DIR / f"{name}.sql").read_text()
+        doc = next((ln[3:] for ln in text.splitlines() if ln.startswith("-- ")), "")
+        params = " ".join(f"-p {p}=..." for p in query_params(text))
+        console.print(f"[bold]{name}[/bold] {params}\n    {doc}")
+
+
+@app.command()
+def summary(ds: DayOpt = None) -> None:
+    """Tables with row counts, and the reconciliation (row counts per job) of the last day."""
+    args = ["summary"] + (["--ds", parse_day(ds, "--ds").isoformat()] if ds else [])
+    _submit(settings_or_fail(), "query", args, console.print)
+
+
+@app.command()
+def config() -> None:
+    """Show the effective configuration (environment overrides applied)."""
+    console.print_json(settings_or_fail().model_dump_json())
+
+
+@app.command("spark-submit-command")
+def show_submit(name: Annotated[str, typer.Argument(help="Job module name.")] = "pipeline") -> None:
+    """Print the spark-submit command line a job runs with (for schedulers and debugging)."""
+    console.print(" ".join(spark_submit_command(settings_or_fail(), name, [])), soft_wrap=True)
+
+
+def _submit(settings: Settings, module: str, args: list[str], on_line) -> None:
+    try:
+        run_submit(settings, module, args, on_line)
+    except SubmitError as exc:
+        raise fail(str(exc), code=1) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,77 @@
+"""spark-submit command lines for the jobs: the one place that knows how a job is launched.
+
+The CLI runs them; the Airflow DAG passes the same master, jars and conf to SparkSubmitOperator.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pyspark
+
+from jobs.config import REPO_ROOT, Settings
+from jobs.jobmain import ERROR_MARK
+from jobs.spark import delta_jars
+
+JOBS_DIR = REPO_ROOT / "jobs"
+
+
+class SubmitError(RuntimeError):
+    """A spark-submit run failed; the message is the job's own last error line."""
+
+
+def job_file(name: str) -> Path:
+    return JOBS_DIR / f"{name}.py"
+
+
+def spark_submit_command(settings: Settings, name: str, args: list[str]) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--master", settings.spark_master,
+        "--driver-memory", settings.spark_driver_memory,
+        "--jars", ",".join(delta_jars(settings)),
+        str(job_file(name)),
+        *args,
+    ]  # fmt: skip
+
+
+def submit_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    env.setdefault("SPARK_HOME", str(Path(pyspark.__file__).parent))
+    return env
+
+
+def run_submit(
+    settings: Settings, name: str, args: list[str], on_line: Callable[[str], None]
+) -> None:
+    """Run a job, passing its stdout lines to ``on_line`` up to an error line; raise SubmitError
+    with that one line when the job fails."""
+    try:
+        command = spark_submit_command(settings, name, args)
+    except RuntimeError as exc:
+        raise SubmitError(str(exc)) from None
+    error: str | None = None
+    stderr_tail: collections.deque[str] = collections.deque(maxlen=50)
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=submit_env()
+    ) as proc:
+        reader = threading.Thread(target=lambda: stderr_tail.extend(proc.stderr), daemon=True)
+        reader.start()
+        for line in proc.stdout:
+            if line.startswith(ERROR_MARK):
+                error = error or line[len(ERROR_MARK) :].strip()
+            elif error is None:
+                on_line(line.rstrip("\n"))
+        proc.wait()
+        reader.join()
+    if proc.returncode != 0:
+        last = next((ln.strip() for ln in reversed(stderr_tail) if ln.strip()), "no output")
+        raise SubmitError(error or f"{name} failed (exit {proc.returncode}): {last}")
