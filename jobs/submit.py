@@ -6,6 +6,7 @@ The CLI runs them; the Airflow DAG passes the same master, jars and conf to Spar
 from __future__ import annotations
 
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -41,8 +42,11 @@ def spark_submit_command(settings: Settings, name: str, args: list[str]) -> list
     ]  # fmt: skip
 
 
-def submit_env() -> dict[str, str]:
+def submit_env(settings: Settings) -> dict[str, str]:
+    """The launcher's environment plus its effective settings, so the job sees the same config."""
     env = dict(os.environ)
+    for key, value in settings.model_dump(mode="json").items():
+        env[f"INTEREST_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env.setdefault("SPARK_HOME", str(Path(pyspark.__file__).parent))
@@ -61,7 +65,7 @@ def run_submit(
     error: str | None = None
     stderr_tail: collections.deque[str] = collections.deque(maxlen=50)
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=submit_env()
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=submit_env(settings)
     ) as proc:
         reader = threading.Thread(target=lambda: stderr_tail.extend(proc.stderr), daemon=True)
         reader.start()

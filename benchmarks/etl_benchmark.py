@@ -1,0 +1,135 @@
+"""ETL benchmark: ingest + sessionize + ids + graph + examples over 10 synthetic days on local[2].
+
+    .venv/bin/python benchmarks/etl_benchmark.py [--events 1000000 10000000] [--days 10]
+
+For each size it generates the raw days (not timed), runs the pipeline through spark-submit
+exactly as `interest etl` does, and records per-day seconds, throughput and the peak RSS of the
+whole process tree (spark-submit JVM + Python driver). Results: benchmarks/results/etl.json.
+Day 10 costing about what day 1 costs shows the nightly work is incremental.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import psutil
+
+from jobs.config import REPO_ROOT, Settings
+from jobs.submit import run_submit
+from jobs.synthetic import SyntheticSpec, generate
+
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "etl.json"
+
+
+class PeakRss:
+    """Samples the summed RSS of a process and all its descendants."""
+
+    def __init__(self, root: psutil.Process, every_s: float = 0.5) -> None:
+        self.root, self.every_s, self.peak_mb = root, every_s, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for proc in [self.root, *self.root.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def machine() -> str:
+    mem_gb = psutil.virtual_memory().total / 2**30
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{mem_gb:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def bench(events: int, days: int, work: Path, master: str) -> dict:
+    shutil.rmtree(work, ignore_errors=True)
+    users, items = max(1000, events // 100), max(1000, events // 1000)
+    spec = SyntheticSpec(
+        start=date(2026, 1, 1), days=days, events_per_day=events // days, users=users,
+        items=items, clusters=50, bad_fraction=0.001, seed=11,
+    )  # fmt: skip
+    settings = Settings(home=work, spark_master=master)
+    started = time.perf_counter()
+    for manifest in generate(spec, settings.raw_dir):
+        print(f"generated {manifest['ds']}: {manifest['read']} records", flush=True)
+    generate_s = time.perf_counter() - started
+
+    per_day: dict[str, float] = {}
+    steps: list[dict] = []
+
+    def on_line(line: str) -> None:
+        if line.startswith("{"):
+            record = json.loads(line)
+            steps.append(record)
+            per_day[record["ds"]] = per_day.get(record["ds"], 0.0) + record["seconds"]
+            print(f"  {record['ds']} {record['step']:<10} {record['seconds']:8.1f}s", flush=True)
+
+    last = spec.day_list[-1].isoformat()
+    args = ["--from", spec.day_list[0].isoformat(), "--to", last]
+    started = time.perf_counter()
+    with PeakRss(psutil.Process()) as rss:
+        run_submit(settings, "pipeline", args, on_line)
+    total_s = time.perf_counter() - started
+    day_s = [round(per_day[d.isoformat()], 2) for d in spec.day_list]
+    return {
+        "events": events,
+        "days": days,
+        "users": users,
+        "items": items,
+        "events_per_s": round(events / total_s, 1),
+        "total_s": round(total_s, 1),
+        "day1_s": day_s[0],
+        "day10_s": day_s[-1],
+        "day_s": day_s,
+        "step_s_last_day": {r["step"]: r["seconds"] for r in steps if r["ds"] == last},
+        "peak_rss_mb": round(rss.peak_mb),
+        "generate_s": round(generate_s, 1),
+        "master": master,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--days", type=int, default=10)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--work", type=Path, default=REPO_ROOT / "var" / "bench-etl")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    runs = []
+    for events in args.events:
+        print(f"== {events} events over {args.days} days", flush=True)
+        runs.append(bench(events, args.days, args.work, args.master))
+        print(json.dumps(runs[-1]), flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"machine": machine(), "runs": runs}, indent=2) + "\n")
+    shutil.rmtree(args.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
