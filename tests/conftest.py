@@ -1,9 +1,10 @@
-"""One session-scoped Spark (local[2], Delta, shuffle partitions 1) over a temp warehouse."""
+"""One session-scoped Spark (local[2], Delta, shuffle partitions 1); each test that writes tables
+gets its own warehouse (``make_warehouse``), registered in that same session."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,23 +13,27 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
 @pytest.fixture(scope="session")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("interest-home")
-
-
-@pytest.fixture(scope="session")
-def settings(warehouse: Path):
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     from jobs.config import Settings
-
-    return Settings(home=warehouse, spark_shuffle_partitions=1)
-
-
-@pytest.fixture(scope="session")
-def spark(settings) -> Iterator:
     from jobs.spark import build_session
-    from jobs.tables import register_tables
 
-    session = build_session("interest-tests", settings, master="local[2]")
-    register_tables(session, settings)
+    home = tmp_path_factory.mktemp("spark-home")
+    session = build_session("interest-tests", Settings(home=home, spark_shuffle_partitions=1), "local[2]")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def make_warehouse(spark, tmp_path: Path) -> Callable:
+    """Returns settings over a fresh warehouse under tmp_path, with the tables registered."""
+    from jobs.config import Settings
+    from jobs.tables import TABLES, VIEWS, register_tables
+
+    def make(**overrides):
+        settings = Settings(home=tmp_path / "home", spark_shuffle_partitions=1, **overrides)
+        for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
+            spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
+        register_tables(spark, settings)
+        return settings
+
+    return make
