@@ -51,18 +51,13 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
         (SILVER_ITEM_IDS, "item_id", "item_idx"),
     ):
         existing = spark.table(table)
-        before = existing.count()
         first_seen = events.groupBy(key).agg(F.min("ts").alias("first_ts"))
-        append_ids(
-            spark,
-            settings,
-            table,
-            new_ids(first_seen, existing, key, idx, ds).localCheckpoint(),
-            key,
-        )
-        after = spark.table(table).count()
-        counts[f"new_{key}s"] = after - before
-        counts[f"total_{key}s"] = after
+        rows = new_ids(first_seen, existing, key, idx, ds).localCheckpoint()
+        append_ids(spark, settings, table, rows, key)
+        ids = spark.table(table)
+        # Counted from the table, not from this run, so a rerun records the same numbers.
+        counts[f"new_{key}s"] = ids.where(F.col("first_ds") == F.lit(ds)).count()
+        counts[f"total_{key}s"] = ids.count()
     record_run(spark, settings, "ids", ds, counts)
     return counts
 

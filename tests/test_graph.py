@@ -1,0 +1,79 @@
+from datetime import date, datetime
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs.graph import (
+    affinity_contributions,
+    capped_updates,
+    cooccurrence_contributions,
+    decayed,
+    merge_affinity,
+)
+from jobs.tables import GOLD_AFFINITY
+
+pytestmark = pytest.mark.spark
+
+
+def test_decay_arithmetic(spark) -> None:
+    df = spark.createDataFrame([(8.0, date(2026, 1, 1))], "weight double, updated_ds date")
+    out = df.select(
+        decayed(F.col("weight"), F.col("updated_ds"), date(2026, 1, 11), 10.0).alias("ten_days"),
+        decayed(F.col("weight"), F.col("updated_ds"), date(2026, 1, 21), 10.0).alias("twenty"),
+        decayed(F.col("weight"), F.col("updated_ds"), date(2026, 1, 1), 10.0).alias("same_day"),
+    ).first()
+    assert (out["ten_days"], out["twenty"], out["same_day"]) == (4.0, 2.0, 8.0)
+
+
+def test_affinity_contributions_sum_weights(spark) -> None:
+    events = spark.createDataFrame(
+        [("u1", "a", 1.0, datetime(2026, 1, 1, 9)), ("u1", "a", 5.0, datetime(2026, 1, 1, 10)),
+         ("u1", "b", 2.0, datetime(2026, 1, 1, 11))],
+        "user_id string, item_id string, weight double, ts timestamp",
+    )  # fmt: skip
+    users = spark.createDataFrame([("u1", 1)], "user_id string, user_idx int")
+    items = spark.createDataFrame([("a", 1), ("b", 2)], "item_id string, item_idx int")
+    rows = affinity_contributions(events, users, items).orderBy("item_idx").collect()
+    assert [(r["item_idx"], r["weight"], r["count"]) for r in rows] == [(1, 6.0, 2), (2, 2.0, 1)]
+    assert rows[0]["last_ts"] == datetime(2026, 1, 1, 10)
+
+
+def test_cooccurrence_window_and_symmetry(spark) -> None:
+    sessions = spark.createDataFrame([("s1", ["a", "b", "c", "a"])], "session_id string, item_ids array<string>")
+    items = spark.createDataFrame([("a", 1), ("b", 2), ("c", 3)], "item_id string, item_idx int")
+    rows = cooccurrence_contributions(sessions, items, window=1).collect()
+    pairs = {(r["item_idx"], r["neighbour_idx"]): r["weight"] for r in rows}
+    # positions 0-1 (a,b), 1-2 (b,c), 2-3 (c,a): each counted in both directions
+    assert pairs == {(1, 2): 1.0, (2, 1): 1.0, (2, 3): 1.0, (3, 2): 1.0, (3, 1): 1.0, (1, 3): 1.0}
+
+
+def test_capped_updates_decay_add_and_cap(spark) -> None:
+    current = spark.createDataFrame(
+        [(1, 2, 8.0, 4, date(2026, 1, 1)), (1, 3, 1.0, 1, date(2026, 1, 11))],
+        "item_idx int, neighbour_idx int, weight double, count long, updated_ds date",
+    )
+    today = spark.createDataFrame(
+        [(1, 3, 2.0, 2), (1, 4, 0.5, 1)], "item_idx int, neighbour_idx int, weight double, count long"
+    )
+    rows = capped_updates(current, today, date(2026, 1, 11), 10.0, max_neighbours=2).collect()
+    got = {r["neighbour_idx"]: (r["weight"], r["count"], r["_keep"]) for r in rows}
+    assert got == {2: (4.0, 4, True), 3: (3.0, 3, True), 4: (0.5, 1, False)}
+
+
+def test_merge_decays_adds_and_prunes(spark, make_warehouse) -> None:
+    settings = make_warehouse(half_life_days=1.0, min_edge_weight=0.2)
+    schema = "user_idx int, item_idx int, weight double, count long, last_ts timestamp"
+    day1 = spark.createDataFrame(
+        [(1, 1, 1.0, 1, datetime(2026, 1, 1)), (1, 2, 4.0, 1, datetime(2026, 1, 1))], schema
+    )
+    merge_affinity(spark, settings, day1, date(2026, 1, 1))
+    day3 = spark.createDataFrame([(1, 2, 1.0, 1, datetime(2026, 1, 3))], schema)
+    merge_affinity(spark, settings, day3, date(2026, 1, 3))
+    rows = {r["item_idx"]: r for r in spark.table(GOLD_AFFINITY).collect()}
+    # item 1: 1.0 * 2^-2 = 0.25 >= 0.2, kept untouched (lazy decay: still 1.0 as of 2026-01-01)
+    assert (rows[1]["weight"], rows[1]["updated_ds"]) == (1.0, date(2026, 1, 1))
+    # item 2: 4.0 * 2^-2 + 1.0 = 2.0, as of 2026-01-03
+    assert (rows[2]["weight"], rows[2]["count"], rows[2]["updated_ds"]) == (2.0, 2, date(2026, 1, 3))
+    merge_affinity(spark, settings, day3.where("false"), date(2026, 1, 4))
+    # item 1 now decays to 0.125 < 0.2: pruned; item 2 (2.0 * 0.5 = 1.0) stays
+    assert sorted(r["item_idx"] for r in spark.table(GOLD_AFFINITY).collect()) == [2]
