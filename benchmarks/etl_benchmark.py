@@ -11,6 +11,7 @@ Day 10 costing about what day 1 costs shows the nightly work is incremental.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -41,10 +42,8 @@ class PeakRss:
         while not self._stop.is_set():
             total = 0
             for proc in [self.root, *self.root.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):  # a child that just ended
                     total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak_mb = max(self.peak_mb, total / 2**20)
             self._stop.wait(self.every_s)
 
