@@ -184,7 +184,7 @@ def sql(
     limit: Annotated[int, typer.Option(min=1)] = 50,
 ) -> None:
     """Run SQL over the tables by name (e.g. SELECT * FROM gold.item_cooccurrence_current)."""
-    from jobs.query import QueryError, query_names, render_query
+    from jobs.query import QueryError, query_names, render_query, settings_params
 
     settings = settings_or_fail()
     params = param or []
@@ -192,7 +192,9 @@ def sql(
         raise fail("--param takes key=value")
     if query in query_names():
         try:
-            render_query(query, dict(p.split("=", 1) for p in params))
+            render_query(
+                query, {**settings_params(settings), **dict(p.split("=", 1) for p in params)}
+            )
         except QueryError as exc:
             raise fail(str(exc)) from None
         args = ["query", query, *[a for p in params for a in ("-p", p)]]
@@ -206,12 +208,13 @@ def sql(
 @app.command()
 def queries() -> None:
     """List the saved analyst queries (sql/queries) and their parameters."""
-    from jobs.query import QUERIES_DIR, query_names, query_params
+    from jobs.query import QUERIES_DIR, query_names, query_params, settings_params
 
+    configured = settings_params(settings_or_fail())
     for name in query_names():
         text = (QUERIES_DIR / f"{name}.sql").read_text()
         doc = next((ln[3:] for ln in text.splitlines() if ln.startswith("-- ")), "")
-        params = " ".join(f"-p {p}=..." for p in query_params(text))
+        params = " ".join(f"-p {p}=..." for p in query_params(text) if p not in configured)
         console.print(f"[bold]{name}[/bold] {params}\n    {doc}")
 
 

@@ -38,6 +38,11 @@ def query_params(text: str) -> list[str]:
     return sorted(set(re.findall(r"\$\{(\w+)\}", text)))
 
 
+def settings_params(settings: Settings) -> dict[str, str]:
+    """Placeholders every query may use, filled from the configuration."""
+    return {"half_life_days": str(settings.half_life_days)}
+
+
 def render_query(name: str, params: dict[str, str], queries_dir: Path = QUERIES_DIR) -> str:
     """The query's SQL with its ``${param}`` placeholders filled; clear errors for mistakes."""
     path = queries_dir / f"{name}.sql"
@@ -123,7 +128,8 @@ def run_command(spark: SparkSession, settings: Settings, args: argparse.Namespac
         show(spark.sql(args.text), "result", args.limit)
     elif args.command == "query":
         params = dict(p.split("=", 1) for p in args.param)
-        show(spark.sql(render_query(args.name, params)), args.name, args.limit)
+        sql = render_query(args.name, {**settings_params(settings), **params})
+        show(spark.sql(sql), args.name, args.limit)
     else:
         show(table_overview(spark, settings), "Delta tables", limit=100)
         show(last_day_reconciliation(spark, args.ds), "Reconciliation of the last day", 200)

@@ -19,7 +19,9 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     from jobs.spark import build_session
 
     home = tmp_path_factory.mktemp("spark-home")
-    session = build_session("interest-tests", Settings(home=home, spark_shuffle_partitions=1), "local[2]")
+    session = build_session(
+        "interest-tests", Settings(home=home, spark_shuffle_partitions=1), "local[2]"
+    )
     yield session
     session.stop()
 

@@ -13,7 +13,9 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     settings = Settings()
     assert settings.session_gap_minutes == 45
     assert settings.event_weights == {"view": 1.0, "like": 4.0}
-    assert settings.table_path("gold.item_cooccurrence") == tmp_path / "tables/gold/item_cooccurrence"
+    assert (
+        settings.table_path("gold.item_cooccurrence") == tmp_path / "tables/gold/item_cooccurrence"
+    )
     assert settings.raw_day_dir("2026-01-02") == tmp_path / "raw/ds=2026-01-02"
 
 

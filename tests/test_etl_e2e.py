@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from jobs.graph import GraphOrderError, cooccurrence_contributions
 from jobs.pipeline import parse_steps, run_days
+from jobs.query import query_names, render_query, settings_params
 from jobs.synthetic import SyntheticSpec, generate
 from jobs.tables import TABLES
 
@@ -22,6 +23,10 @@ def snapshot(spark) -> dict[str, list]:
         df = spark.table(name).drop("finished_at", "version_before", "version_after")
         out[name] = sorted(tuple(_plain(v) for v in row) for row in df.collect())
     return out
+
+
+def busiest(spark, column: str) -> str:
+    return spark.table("bronze.events").groupBy(column).count().orderBy(F.desc("count")).first()[0]
 
 
 def changed(before: dict, after: dict) -> dict:
@@ -65,18 +70,25 @@ def test_etl_days_reconcile_are_incremental_and_idempotent(spark, etl) -> None:
         manifest, counts = manifests[record["ds"]], record["counts"]
         assert counts["read"] == manifest["read"]
         assert counts["accepted"] == manifest["events"]
-        assert {k.split(".", 1)[1]: v for k, v in counts.items() if k.startswith("rejected.")} == manifest["bad"]
+        assert {
+            k.split(".", 1)[1]: v for k, v in counts.items() if k.startswith("rejected.")
+        } == manifest["bad"]
     for record in (r for r in records if r["step"] == "examples"):
         assert record["counts"]["examples"] == manifests[record["ds"]]["events"]
 
     # the incremental long-term graph equals the decayed graph recomputed from all days
-    events = spark.table("bronze.events").join(spark.table("silver.user_ids"), "user_id").join(
-        spark.table("silver.item_ids"), "item_id"
+    events = (
+        spark.table("bronze.events")
+        .join(spark.table("silver.user_ids"), "user_id")
+        .join(spark.table("silver.item_ids"), "item_id")
     )
     expected = scratch_weights(
         [((r.user_idx, r.item_idx), r.ds, r.weight) for r in events.collect()], LAST, h
     )
-    got = {(r.user_idx, r.item_idx): r.weight for r in spark.table("gold.user_item_affinity_current").collect()}
+    got = {
+        (r.user_idx, r.item_idx): r.weight
+        for r in spark.table("gold.user_item_affinity_current").collect()
+    }
     assert got.keys() == expected.keys()
     assert all(got[k] == pytest.approx(expected[k], rel=1e-9) for k in expected)
 
@@ -84,12 +96,24 @@ def test_etl_days_reconcile_are_incremental_and_idempotent(spark, etl) -> None:
     for n in range(3):
         ds = FIRST + timedelta(days=n)
         sessions = spark.table("silver.sessions").where(F.col("ds") == F.lit(ds))
-        contrib = cooccurrence_contributions(sessions, spark.table("silver.item_ids"), settings.cooccurrence_window)
+        contrib = cooccurrence_contributions(
+            sessions, spark.table("silver.item_ids"), settings.cooccurrence_window
+        )
         pairs += [((r.item_idx, r.neighbour_idx), ds, r.weight) for r in contrib.collect()]
     expected = scratch_weights(pairs, LAST, h)
-    got = {(r.item_idx, r.neighbour_idx): r.weight for r in spark.table("gold.item_cooccurrence_current").collect()}
+    got = {
+        (r.item_idx, r.neighbour_idx): r.weight
+        for r in spark.table("gold.item_cooccurrence_current").collect()
+    }
     assert got.keys() == expected.keys()
     assert all(got[k] == pytest.approx(expected[k], rel=1e-9) for k in expected)
+
+    # every saved analyst query runs by table name and finds rows
+    params = {**settings_params(settings), "item_id": busiest(spark, "item_id"), "user_id": busiest(spark, "user_id"),
+              "ds_from": FIRST.isoformat(), "ds_to": LAST.isoformat()}  # fmt: skip
+    for name in query_names():
+        rows = spark.sql(render_query(name, params)).collect()
+        assert rows, f"query {name} returned nothing"
 
     # rerunning the last day, every step, changes no table
     before = snapshot(spark)

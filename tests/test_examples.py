@@ -7,7 +7,9 @@ from jobs.examples import build_examples, carry_recent, event_type_codes
 
 pytestmark = pytest.mark.spark
 DS = date(2026, 1, 5)
-SCHEMA = "user_idx int, ts long, item_idx int, type int, new_session int, ord string, is_target boolean"
+SCHEMA = (
+    "user_idx int, ts long, item_idx int, type int, new_session int, ord string, is_target boolean"
+)
 
 
 def test_type_codes_reserve_zero() -> None:
@@ -22,7 +24,9 @@ def test_examples_see_history_across_days_and_are_padded(spark) -> None:
         (1, 9000, 5, 1, 1, "t:00000", True),
         (2, 5000, 3, 1, 1, "u:00000", True),
     ], SCHEMA)  # fmt: skip
-    rows = {(r["user_idx"], r["target_item_idx"]): r for r in build_examples(events, 3, DS).collect()}
+    rows = {
+        (r["user_idx"], r["target_item_idx"]): r for r in build_examples(events, 3, DS).collect()
+    }
     assert len(rows) == 4  # one per target event, history rows are not targets
     assert rows[(1, 8)]["item_seq"] == [0, 0, 7] and rows[(1, 8)]["seq_len"] == 1
     assert rows[(1, 9)]["item_seq"] == [0, 7, 8]

@@ -39,7 +39,9 @@ def test_affinity_contributions_sum_weights(spark) -> None:
 
 
 def test_cooccurrence_window_and_symmetry(spark) -> None:
-    sessions = spark.createDataFrame([("s1", ["a", "b", "c", "a"])], "session_id string, item_ids array<string>")
+    sessions = spark.createDataFrame(
+        [("s1", ["a", "b", "c", "a"])], "session_id string, item_ids array<string>"
+    )
     items = spark.createDataFrame([("a", 1), ("b", 2), ("c", 3)], "item_id string, item_idx int")
     rows = cooccurrence_contributions(sessions, items, window=1).collect()
     pairs = {(r["item_idx"], r["neighbour_idx"]): r["weight"] for r in rows}
@@ -53,7 +55,8 @@ def test_capped_updates_decay_add_and_cap(spark) -> None:
         "item_idx int, neighbour_idx int, weight double, count long, updated_ds date",
     )
     today = spark.createDataFrame(
-        [(1, 3, 2.0, 2), (1, 4, 0.5, 1)], "item_idx int, neighbour_idx int, weight double, count long"
+        [(1, 3, 2.0, 2), (1, 4, 0.5, 1)],
+        "item_idx int, neighbour_idx int, weight double, count long",
     )
     rows = capped_updates(current, today, date(2026, 1, 11), 10.0, max_neighbours=2).collect()
     got = {r["neighbour_idx"]: (r["weight"], r["count"], r["_keep"]) for r in rows}
@@ -73,7 +76,11 @@ def test_merge_decays_adds_and_prunes(spark, make_warehouse) -> None:
     # item 1: 1.0 * 2^-2 = 0.25 >= 0.2, kept untouched (lazy decay: still 1.0 as of 2026-01-01)
     assert (rows[1]["weight"], rows[1]["updated_ds"]) == (1.0, date(2026, 1, 1))
     # item 2: 4.0 * 2^-2 + 1.0 = 2.0, as of 2026-01-03
-    assert (rows[2]["weight"], rows[2]["count"], rows[2]["updated_ds"]) == (2.0, 2, date(2026, 1, 3))
+    assert (rows[2]["weight"], rows[2]["count"], rows[2]["updated_ds"]) == (
+        2.0,
+        2,
+        date(2026, 1, 3),
+    )
     merge_affinity(spark, settings, day3.where("false"), date(2026, 1, 4))
     # item 1 now decays to 0.125 < 0.2: pruned; item 2 (2.0 * 0.5 = 1.0) stays
     assert sorted(r["item_idx"] for r in spark.table(GOLD_AFFINITY).collect()) == [2]

@@ -73,7 +73,9 @@ def test_timestamps_and_weights(spark) -> None:
 
 def test_duplicates_count_once(spark) -> None:
     no_id = _with(event_id=None)
-    rows = _parse(spark, [_with(), _with(), no_id, no_id, _with(event_id="seen")], ["seen"]).collect()
+    rows = _parse(
+        spark, [_with(), _with(), no_id, no_id, _with(event_id="seen")], ["seen"]
+    ).collect()
     reasons = sorted(str(r["reason"]) for r in rows)
     assert reasons == ["None", "None", "duplicate", "duplicate", "duplicate"]
     derived = {r["event_id"] for r in rows if r["raw"] == no_id}
@@ -90,7 +92,9 @@ def test_extract_reads_every_format(spark, tmp_path: Path) -> None:
     day = tmp_path / "ds=2026-01-05"
     day.mkdir()
     (day / "a.jsonl").write_text(_with(event_id="j1") + "\nnot json\n")
-    (day / "b.csv").write_text("event_id,user_id,item_id,event_type,ts,color\nc1,u2,i2,view,1767614400,red\n")
+    (day / "b.csv").write_text(
+        "event_id,user_id,item_id,event_type,ts,color\nc1,u2,i2,view,1767614400,red\n"
+    )
     table = pa.table({"event_id": ["p1"], "user_id": ["u3"], "item_id": ["i3"], "event_type": ["cart"],
                       "ts": [1767614400]})  # fmt: skip
     pq.write_table(table, day / "c.parquet")

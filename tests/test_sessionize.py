@@ -11,7 +11,10 @@ SCHEMA = "event_id string, user_id string, item_id string, event_type string, we
 
 def _events(spark, rows):
     return spark.createDataFrame(
-        [(f"e{n}", u, i, "view", 1.0, datetime.fromisoformat(ts)) for n, (u, i, ts) in enumerate(rows)],
+        [
+            (f"e{n}", u, i, "view", 1.0, datetime.fromisoformat(ts))
+            for n, (u, i, ts) in enumerate(rows)
+        ],
         SCHEMA,
     )
 
@@ -48,8 +51,13 @@ def test_max_length_splits_long_sessions(spark) -> None:
 def test_midnight_rule(spark) -> None:
     """A session never crosses midnight; the first session after midnight is flagged when the
     user was active within the gap before it."""
-    events = _events(spark, [("u1", "a", "2026-01-05 00:10:00"), ("u2", "b", "2026-01-05 00:10:00")])
+    events = _events(
+        spark, [("u1", "a", "2026-01-05 00:10:00"), ("u2", "b", "2026-01-05 00:10:00")]
+    )
     previous = _previous(spark, [("u1", "2026-01-04 23:50:00"), ("u2", "2026-01-04 23:30:00")])
     rows = sessionize(events, previous, 30, 100, DS).orderBy("user_id").collect()
-    assert [(r["user_id"], r["continues_previous_day"]) for r in rows] == [("u1", True), ("u2", False)]
+    assert [(r["user_id"], r["continues_previous_day"]) for r in rows] == [
+        ("u1", True),
+        ("u2", False),
+    ]
     assert [r["item_ids"] for r in rows] == [["a"], ["b"]]

@@ -50,11 +50,15 @@ def test_long_term_taste_is_visible(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_other_formats(tmp_path: Path, fmt: str) -> None:
-    spec = SyntheticSpec(start=date(2026, 1, 1), days=1, events_per_day=100, fmt=fmt, bad_fraction=0.1)
+    spec = SyntheticSpec(
+        start=date(2026, 1, 1), days=1, events_per_day=100, fmt=fmt, bad_fraction=0.1
+    )
     manifest = next(generate(spec, tmp_path))
     assert "unparseable" not in manifest["bad"]
     part = tmp_path / "ds=2026-01-01" / f"part-00000.{fmt}"
-    rows = pq.read_table(part).num_rows if fmt == "parquet" else len(part.read_text().splitlines()) - 1
+    rows = (
+        pq.read_table(part).num_rows if fmt == "parquet" else len(part.read_text().splitlines()) - 1
+    )
     assert rows == manifest["read"] == 110
 
 
