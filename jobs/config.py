@@ -87,7 +87,3 @@ class Settings(BaseSettings):
 
     def raw_day_dir(self, ds: str) -> Path:
         return self.raw_dir / f"ds={ds}"
-
-
-def get_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)

@@ -11,15 +11,10 @@ from jobs.config import Settings
 from jobs.tables import OPS_JOB_RUNS
 
 
-def table_columns(spark: SparkSession, name: str) -> list[str]:
-    return spark.table(name).columns
-
-
 def overwrite_day(df: DataFrame, name: str, ds: date, settings: Settings) -> None:
     """Replace the table's ``ds`` partition with ``df`` in one Delta commit."""
-    columns = table_columns(df.sparkSession, name)
     (
-        df.select(*columns)
+        df.select(*df.sparkSession.table(name).columns)
         .write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", f"ds = DATE'{ds.isoformat()}'")
