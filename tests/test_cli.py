@@ -51,4 +51,4 @@ def test_demo_data_etl_and_sql_through_spark_submit(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr + missing.stdout
     report = interest(tmp_path, "sql", "daily_reconciliation")
     assert report.returncode == 0, report.stderr
-    assert "2026-02-01" in report.stdout and "true" in report.stdout
+    assert "2026-02-01" in report.stdout and "True" in report.stdout  # reconciled
