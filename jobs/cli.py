@@ -164,13 +164,13 @@ def job(
         raise fail(f"unknown job {name!r}; jobs are {', '.join(STEPS)}")
     settings = settings_or_fail()
     day = parse_day(ds, "--ds")
-    _submit(settings, name, ["--ds", day.isoformat()], console.print)
+    _submit(settings, name, ["--ds", day.isoformat()], echo)
 
 
 @app.command()
 def tables() -> None:
     """List every table with its row count, Delta version and location."""
-    _submit(settings_or_fail(), "query", ["tables"], console.print)
+    _submit(settings_or_fail(), "query", ["tables"], echo)
 
 
 @app.command()
@@ -202,7 +202,7 @@ def sql(
         args = ["sql", query]
     else:
         raise fail(f"no saved query named {query!r}; run `interest queries` to list them")
-    _submit(settings, "query", ["--limit", str(limit), *args], console.print)
+    _submit(settings, "query", ["--limit", str(limit), *args], echo)
 
 
 @app.command()
@@ -222,7 +222,7 @@ def queries() -> None:
 def summary(ds: DayOpt = None) -> None:
     """Tables with row counts, and the reconciliation (row counts per job) of the last day."""
     args = ["summary"] + (["--ds", parse_day(ds, "--ds").isoformat()] if ds else [])
-    _submit(settings_or_fail(), "query", args, console.print)
+    _submit(settings_or_fail(), "query", args, echo)
 
 
 @app.command()
@@ -235,6 +235,11 @@ def config() -> None:
 def show_submit(name: Annotated[str, typer.Argument(help="Job module name.")] = "pipeline") -> None:
     """Print the spark-submit command line a job runs with (for schedulers and debugging)."""
     console.print(" ".join(spark_submit_command(settings_or_fail(), name, [])), soft_wrap=True)
+
+
+def echo(line: str) -> None:
+    """A job's own output, passed through as printed (already laid out by the job)."""
+    print(line, flush=True)
 
 
 def _submit(settings: Settings, module: str, args: list[str], on_line) -> None:

@@ -8,6 +8,7 @@ Queries live in sql/queries/NAME.sql with ``${param}`` placeholders; tables are 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import string
 from pathlib import Path
@@ -67,7 +68,7 @@ def show(df: DataFrame, title: str, limit: int = 50) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(*[_cell(v) for v in row])
-    Console(width=200).print(table)
+    Console(width=int(os.environ.get("COLUMNS", 160))).print(table)
 
 
 def _cell(value: object) -> str:
