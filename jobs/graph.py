@@ -11,13 +11,17 @@ weight falls below ``min_edge_weight`` are deleted, and each touched item keeps 
 Contributions: a user-item edge gains the event's weight; two items of one session within
 ``cooccurrence_window`` positions of each other gain 1 in both directions.
 
-Reruns: ops.graph_log records each table's Delta version before and after a day. Rerunning the
-latest applied day first restores the version before it, so the result is identical; applying a
-day earlier than the latest applied one is refused (it would need the later days replayed).
+Reruns: each day's MERGE is one Delta commit tagged with its day (commit userMetadata), so the
+table's own history says which day it holds. Rerunning the latest applied day first restores the
+version before that commit, so the result is identical, even after a crash right after the
+MERGE; applying a day earlier than the latest applied one is refused (it would need the later
+days replayed). ops.graph_log records the versions around each day for analysts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -181,25 +185,57 @@ def merge_cooccurrence(
 
 
 # ---- idempotence ----------------------------------------------------------------------------
-def latest_version(spark: SparkSession, settings: Settings, table: str) -> int:
-    return int(delta_table(spark, table, settings).history(1).first()["version"])
+COMMIT_MARK = "graph ds="
+
+
+@contextmanager
+def marked_commit(spark: SparkSession, ds: date) -> Iterator[None]:
+    """Tag the Delta commit(s) made inside with the day they absorb: the table's own history then
+    says which day it holds, even when the process dies right after the commit."""
+    key = "spark.databricks.delta.commitInfo.userMetadata"
+    spark.conf.set(key, f"{COMMIT_MARK}{ds.isoformat()}")
+    try:
+        yield
+    finally:
+        spark.conf.unset(key)
+
+
+def last_absorbed(spark: SparkSession, settings: Settings, table: str) -> tuple[date, int] | None:
+    """The latest day committed into the table and the version of that commit (None if none)."""
+    history = delta_table(spark, table, settings).history()
+    row = (
+        history.where(F.col("userMetadata").startswith(COMMIT_MARK))
+        .orderBy(F.desc("version"))
+        .select("version", "userMetadata")
+        .first()
+    )
+    if row is None:
+        return None
+    return date.fromisoformat(row["userMetadata"][len(COMMIT_MARK) :]), int(row["version"])
 
 
 def prepare_for_day(spark: SparkSession, settings: Settings, table: str, ds: date) -> int:
-    """Make the table ready to absorb ``ds``; returns the version it is applied on top of."""
-    log = spark.table(OPS_GRAPH_LOG).where(F.col("table_name") == table)
-    last = log.agg(F.max("ds")).first()[0]
-    if last is None or ds > last:
+    """Make the table ready to absorb ``ds``; returns the version it is applied on top of.
+
+    Rerunning the latest absorbed day first restores the version before its commit (one MERGE
+    is one commit), so a day is never counted twice, even after a crash anywhere in between.
+    """
+    last = last_absorbed(spark, settings, table)
+    if last is None or ds > last[0]:
         return latest_version(spark, settings, table)
-    if ds < last:
+    if ds < last[0]:
         raise GraphOrderError(
-            f"{table} already absorbed {last}; applying {ds} now would count later days "
+            f"{table} already absorbed {last[0]}; applying {ds} now would count later days "
             f"before it. Rerun the days in order from the first day, or restore {table} to "
             "the version before that day (ops.graph_log) and rerun from there."
         )
-    version_before = int(log.where(F.col("ds") == F.lit(ds)).first()["version_before"])
+    version_before = last[1] - 1
     delta_table(spark, table, settings).restoreToVersion(version_before)
     return version_before
+
+
+def latest_version(spark: SparkSession, settings: Settings, table: str) -> int:
+    return int(delta_table(spark, table, settings).history(1).first()["version"])
 
 
 def log_day(
@@ -235,7 +271,8 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
     for table, contributions, merge in steps:
         version_before = prepare_for_day(spark, settings, table, ds)
         contributions = contributions.localCheckpoint()
-        merge(spark, settings, contributions, ds)
+        with marked_commit(spark, ds):
+            merge(spark, settings, contributions, ds)
         log_day(spark, settings, table, ds, version_before)
         short = table.split(".")[1]
         counts[f"{short}.touched"] = contributions.count()
