@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from jobs.config import Settings
 from jobs.tables import OPS_JOB_RUNS
@@ -40,3 +41,8 @@ def record_run(
         .option("replaceWhere", f"job = '{job}' AND ds = DATE'{ds.isoformat()}'")
         .save(settings.table_path(OPS_JOB_RUNS).as_posix())
     )
+
+
+def read_day(spark: SparkSession, name: str, ds: date) -> DataFrame:
+    """One day's partition of a table."""
+    return spark.table(name).where(F.col("ds") == F.lit(ds))

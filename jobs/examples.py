@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import overwrite_day, record_run
+from jobs.delta_io import overwrite_day, read_day, record_run
 from jobs.jobmain import job_main
 from jobs.tables import (
     GOLD_EXAMPLES,
@@ -135,7 +135,7 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
     previous_ds = recent.where(F.col("ds") < F.lit(ds)).agg(F.max("ds")).first()[0]
     history = history_events(recent.where(F.col("ds") == F.lit(previous_ds)))
     today = day_events(
-        spark.table(SILVER_SESSIONS).where(F.col("ds") == F.lit(ds)),
+        read_day(spark, SILVER_SESSIONS, ds),
         spark.table(SILVER_USER_IDS),
         spark.table(SILVER_ITEM_IDS),
         event_type_codes(settings.event_weights),
@@ -146,8 +146,8 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
     overwrite_day(carry_recent(events, length, ds), SILVER_USER_RECENT, ds, settings)
     counts = {
         "day_events": today.count(),
-        "examples": spark.table(GOLD_EXAMPLES).where(F.col("ds") == F.lit(ds)).count(),
-        "users_in_state": spark.table(SILVER_USER_RECENT).where(F.col("ds") == F.lit(ds)).count(),
+        "examples": read_day(spark, GOLD_EXAMPLES, ds).count(),
+        "users_in_state": read_day(spark, SILVER_USER_RECENT, ds).count(),
     }
     if counts["examples"] != counts["day_events"]:
         raise RuntimeError(f"examples do not match the day's events: {counts}")

@@ -28,7 +28,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import delta_table, record_run
+from jobs.delta_io import delta_table, read_day, record_run
 from jobs.jobmain import job_main
 from jobs.tables import (
     BRONZE_EVENTS,
@@ -256,8 +256,8 @@ def log_day(
 
 
 def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
-    events = spark.table(BRONZE_EVENTS).where(F.col("ds") == F.lit(ds))
-    sessions = spark.table(SILVER_SESSIONS).where(F.col("ds") == F.lit(ds))
+    events = read_day(spark, BRONZE_EVENTS, ds)
+    sessions = read_day(spark, SILVER_SESSIONS, ds)
     user_ids, item_ids = spark.table(SILVER_USER_IDS), spark.table(SILVER_ITEM_IDS)
     steps = (
         (GOLD_AFFINITY, affinity_contributions(events, user_ids, item_ids), merge_affinity),

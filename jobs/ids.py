@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import delta_table, record_run
+from jobs.delta_io import delta_table, read_day, record_run
 from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, SILVER_ITEM_IDS, SILVER_USER_IDS
 
@@ -44,7 +44,7 @@ def append_ids(
 
 
 def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
-    events = spark.table(BRONZE_EVENTS).where(F.col("ds") == F.lit(ds))
+    events = read_day(spark, BRONZE_EVENTS, ds)
     counts = {}
     for table, key, idx in (
         (SILVER_USER_IDS, "user_id", "user_idx"),

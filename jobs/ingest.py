@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.config import Settings
-from jobs.delta_io import overwrite_day, record_run
+from jobs.delta_io import overwrite_day, read_day, record_run
 from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, BRONZE_REJECTED
 
@@ -205,14 +205,10 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
         read = events.count()
         overwrite_day(accepted(events), BRONZE_EVENTS, ds, settings)
         overwrite_day(rejected(events), BRONZE_REJECTED, ds, settings)
-        written = spark.table(BRONZE_EVENTS).where(F.col("ds") == F.lit(ds)).count()
+        written = read_day(spark, BRONZE_EVENTS, ds).count()
         by_reason = {
             r["reason"]: r["count"]
-            for r in spark.table(BRONZE_REJECTED)
-            .where(F.col("ds") == F.lit(ds))
-            .groupBy("reason")
-            .count()
-            .collect()
+            for r in read_day(spark, BRONZE_REJECTED, ds).groupBy("reason").count().collect()
         }
     finally:
         events.unpersist()

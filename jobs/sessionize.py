@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import overwrite_day, record_run
+from jobs.delta_io import overwrite_day, read_day, record_run
 from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, SILVER_SESSIONS
 
@@ -69,7 +69,7 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
         today, previous, settings.session_gap_minutes, settings.max_session_events, ds
     )
     overwrite_day(sessions, SILVER_SESSIONS, ds, settings)
-    written = spark.table(SILVER_SESSIONS).where(F.col("ds") == F.lit(ds))
+    written = read_day(spark, SILVER_SESSIONS, ds)
     stats = written.agg(
         F.count("*").alias("sessions"),
         F.coalesce(F.sum("n_events"), F.lit(0)).alias("events"),
