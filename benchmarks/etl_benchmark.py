@@ -112,6 +112,15 @@ def bench(events: int, days: int, work: Path, master: str) -> dict:
     }
 
 
+def save_run(out: Path, run: dict) -> None:
+    """Adds a run to the results file, replacing an earlier run of the same size and days."""
+    runs = json.loads(out.read_text())["runs"] if out.exists() else []
+    runs = [r for r in runs if (r["events"], r["days"]) != (run["events"], run["days"])]
+    runs = sorted([*runs, run], key=lambda r: (r["events"], r["days"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": machine(), "runs": runs}, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -120,13 +129,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO_ROOT / "var" / "bench-etl")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    runs = []
     for events in args.events:
         print(f"== {events} events over {args.days} days", flush=True)
-        runs.append(bench(events, args.days, args.work, args.master))
-        print(json.dumps(runs[-1]), flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"machine": machine(), "runs": runs}, indent=2) + "\n")
+        run = bench(events, args.days, args.work, args.master)
+        print(json.dumps(run), flush=True)
+        save_run(args.out, run)
     shutil.rmtree(args.work, ignore_errors=True)
 
 
