@@ -8,13 +8,16 @@ root=$(pwd)
 python=${PYTHON:-python3}
 venv=$root/.venv
 
-# 1. Python environment, reinstalled only when pyproject.toml or constraints.txt change.
-deps_hash=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+# 1. Python environment, reinstalled only when pyproject.toml or the pin files change.
+deps_hash=$(cat pyproject.toml constraints.txt infra/requirements-nodeps.txt | sha256sum | cut -c1-16)
 if [ ! -f "$venv/.installed-$deps_hash" ]; then
   echo "setup: installing the Python environment into $venv"
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade "pip==25.3"
+  # torch first, exactly pinned: given the whole set, the resolver may backtrack through CUDA builds.
+  "$venv/bin/pip" install -q -c constraints.txt "$(grep -E '^torch==' constraints.txt)"
   "$venv/bin/pip" install -q -c constraints.txt -e ".[dev]"
+  "$venv/bin/pip" install -q --no-deps -r infra/requirements-nodeps.txt
   rm -f "$venv"/.installed-*
   touch "$venv/.installed-$deps_hash"
 fi
