@@ -1,0 +1,70 @@
+"""Baselines reported beside the fused model on the same split: popularity and item-KNN over the
+long-term co-occurrence graph (gold.item_cooccurrence)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import torch
+from torch import Tensor
+
+from jobs.config import Settings
+from jobs.tables import GOLD_COOCCURRENCE
+from models.batch import Batch
+from models.graph import decayed_weights
+from models.lake import read_arrow
+
+
+class Popularity:
+    """Scores every item by how often it was a training target."""
+
+    def __init__(self, target_items: Tensor, num_items: int) -> None:
+        counts = torch.bincount(target_items, minlength=num_items).float()
+        counts[0] = float("-inf")
+        self.counts = counts
+
+    def __call__(self, batch: Batch) -> Tensor:
+        return self.counts.to(batch.item_seq.device).expand(len(batch), -1)
+
+
+class ItemKNN:
+    """score(u, i) = sum over the items j of u's input sequence of sim(j, i), with the cosine
+    normalisation sim(j, i) = w(j, i) / sqrt(d_j d_i) of the decayed co-occurrence weights.
+
+    Shapes: item (E,), neighbour (E,), weight (E,) -> scores (B, num_items) per batch."""
+
+    def __init__(self, item: Tensor, neighbour: Tensor, weight: Tensor, num_items: int) -> None:
+        degree = torch.zeros(num_items, dtype=torch.float64).index_add_(0, item, weight.double())
+        sim = weight.double() / torch.sqrt(degree[item] * degree[neighbour]).clamp_min(1e-12)
+        self.sim = torch.sparse_coo_tensor(
+            torch.stack([item, neighbour]),
+            sim.float(),
+            (num_items, num_items),
+            check_invariants=True,
+        ).coalesce()
+        self.num_items = num_items
+
+    @classmethod
+    def from_table(cls, settings: Settings, as_of: date, num_items: int) -> ItemKNN:
+        edges = read_arrow(
+            settings, GOLD_COOCCURRENCE, ["item_idx", "neighbour_idx", "weight", "updated_ds"]
+        )
+        weight = decayed_weights(
+            edges["weight"].to_numpy(),
+            edges["updated_ds"].to_numpy(),
+            as_of,
+            settings.half_life_days,
+        )
+        return cls(
+            torch.as_tensor(edges["item_idx"].to_numpy(), dtype=torch.long),
+            torch.as_tensor(edges["neighbour_idx"].to_numpy(), dtype=torch.long),
+            torch.as_tensor(weight),
+            num_items,
+        )
+
+    def __call__(self, batch: Batch) -> Tensor:
+        seq = batch.item_seq.cpu()
+        counts = torch.zeros(len(batch), self.num_items).scatter_add_(1, seq, (seq > 0).float())
+        scores = torch.sparse.mm(self.sim.t(), counts.T).T  # (B, I): sum_j count(j) sim(j, i)
+        scores[:, 0] = float("-inf")
+        return scores.to(batch.item_seq.device)

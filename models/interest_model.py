@@ -1,0 +1,102 @@
+"""The fused interest model and its two ablations, behind one interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from models.batch import Batch
+from models.fusion import GatedFusion, LinearFusion
+from models.graph import Graph
+from models.long_term import LongTermEncoder
+from models.short_term import ShortTermEncoder
+
+Variant = Literal["fused", "lstm_only", "gcn_only"]
+Fusion = Literal["gate", "linear"]
+
+
+@dataclass
+class UserVectors:
+    """Shapes: each (B, D). ``gate`` is how much of ``fused`` comes from ``short_term``."""
+
+    fused: Tensor
+    long_term: Tensor
+    short_term: Tensor
+    gate: Tensor
+
+
+class InterestModel(nn.Module):
+    """User vector u from an LSTM over the recent sequence (short-term) and LightGCN over the
+    long-term graph, joined by a learned gate; items are scored by u . v_i.
+
+    Args:
+        num_users, num_items: embedding rows (max dense id + 1; row 0 is padding).
+        num_types: event type codes (0 = padding).
+        dim: embedding size D.
+        variant: "fused", or an ablation: "lstm_only" (u = h_s, v = item embeddings) or
+            "gcn_only" (u = h_l, v = graph item vectors).
+        fusion: "gate" (g = sigmoid(W[h_s; h_l; h_s*h_l] + b)) or "linear" (the seed's form).
+
+    Shapes: batch of B rows, graph over num_users + num_items nodes -> user vectors (B, D) and
+    item vectors (num_items, D); ``score`` ranks them with the padding item 0 at -inf.
+    """
+
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        num_types: int,
+        dim: int = 64,
+        variant: Variant = "fused",
+        fusion: Fusion = "gate",
+        num_layers: int = 2,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.variant = variant
+        self.item_embedding = nn.Embedding(num_items, dim, padding_idx=0)
+        self.short_term = ShortTermEncoder(self.item_embedding, num_types, dropout)
+        self.long_term = LongTermEncoder(num_users, self.item_embedding, num_layers)
+        self.fusion = GatedFusion(dim) if fusion == "gate" else LinearFusion(dim)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.item_embedding.weight, std=0.1)
+        with torch.no_grad():
+            self.item_embedding.weight[0].zero_()
+
+    def encode(self, batch: Batch, graph: Graph) -> tuple[UserVectors, Tensor]:
+        """User vectors for the batch and the item vectors they are scored against."""
+        zeros = torch.zeros(
+            len(batch), self.item_embedding.embedding_dim, device=batch.seq_len.device
+        )
+        if self.variant == "lstm_only":
+            h_s = self._short(batch)
+            return UserVectors(h_s, zeros, h_s, torch.ones_like(h_s)), self.item_embedding.weight
+        users, items = self.long_term(graph.edge_index, graph.edge_weight)
+        h_l = users[batch.user_idx]
+        if self.variant == "gcn_only":
+            return UserVectors(h_l, h_l, zeros, zeros), items
+        h_s = self._short(batch)
+        fused, gate = self.fusion(h_s, h_l, batch.seq_len > 0)
+        return UserVectors(fused, h_l, h_s, gate), items
+
+    def forward(self, batch: Batch, graph: Graph) -> tuple[Tensor, Tensor]:
+        """(fused user vectors (B, D), item vectors (I, D)): what the losses and ranking use."""
+        vectors, items = self.encode(batch, graph)
+        return vectors.fused, items
+
+    def _short(self, batch: Batch) -> Tensor:
+        return self.short_term(
+            batch.item_seq, batch.type_seq, batch.gap_seq, batch.new_session_seq, batch.seq_len
+        )
+
+
+def score(users: Tensor, items: Tensor) -> Tensor:
+    """Dot-product scores with the padding item never ranked. Shapes: (B, D), (I, D) -> (B, I)."""
+    scores = users @ items.T
+    scores[:, 0] = float("-inf")
+    return scores

@@ -1,0 +1,44 @@
+"""Long-term interest: LightGCN propagation over the decayed user-item co-interaction graph."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import LGConv
+
+
+class LongTermEncoder(nn.Module):
+    """LightGCN (He et al. 2020) with PyG's ``LGConv``: K rounds of symmetric-normalised weighted
+    propagation over one graph whose nodes are users then items; the output is the mean of the K+1
+    layers. The decayed edge weights of gold.user_item_affinity weight the propagation.
+
+    Args:
+        num_users: user rows (dense ids from 1; row 0 unused).
+        item_embedding: the shared item embedding table (index 0 = padding).
+        num_layers: propagation rounds K.
+
+    Shapes:
+        edge_index (2, E) over num_users + num_items nodes, edge_weight (E,) already normalised
+        (models.graph.Graph does it once, not on every forward)
+        -> users (num_users, D), items (num_items, D).
+    """
+
+    def __init__(self, num_users: int, item_embedding: nn.Embedding, num_layers: int = 2) -> None:
+        super().__init__()
+        self.num_users = num_users
+        self.user_embedding = nn.Embedding(num_users, item_embedding.embedding_dim)
+        self.item_embedding = item_embedding
+        self.convs = nn.ModuleList(LGConv(normalize=False) for _ in range(num_layers))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.user_embedding.weight, std=0.1)
+
+    def forward(self, edge_index: Tensor, edge_weight: Tensor) -> tuple[Tensor, Tensor]:
+        x = torch.cat([self.user_embedding.weight, self.item_embedding.weight])
+        layers = [x]
+        for conv in self.convs:
+            x = conv(x, edge_index, edge_weight)
+            layers.append(x)
+        out = torch.stack(layers).mean(0)
+        return out[: self.num_users], out[self.num_users :]

@@ -1,0 +1,67 @@
+"""Full-ranking evaluation of any scorer on (input sequence -> held-out target) rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from models.batch import Batch
+from models.metrics import metrics_from_ranks, target_ranks
+
+# A scorer maps a batch (on its device) to scores over every item, shape (B, num_items).
+Scorer = Callable[[Batch], Tensor]
+
+
+class SeenItems:
+    """Per user, the items to mask when ranking (their training items). Kept as CSR arrays so the
+    dense (B, I) mask only ever exists for one chunk of users."""
+
+    def __init__(self, user_idx: Tensor, item_idx: Tensor, num_users: int) -> None:
+        order = torch.argsort(user_idx * (item_idx.max() + 1) + item_idx)
+        users, self.items = user_idx[order], item_idx[order]
+        self.offsets = torch.zeros(num_users + 1, dtype=torch.long)
+        self.offsets[1:] = torch.bincount(users, minlength=num_users).cumsum(0)
+
+    def mask(self, user_idx: Tensor, num_items: int) -> Tensor:
+        """(B, num_items) bool: True where the row's user has seen the item."""
+        mask = torch.zeros(len(user_idx), num_items, dtype=torch.bool)
+        for row, user in enumerate(user_idx.tolist()):
+            mask[row, self.items[self.offsets[user] : self.offsets[user + 1]]] = True
+        return mask
+
+
+def rank_targets(
+    scorer: Scorer,
+    inputs: Batch,
+    seen: SeenItems,
+    num_items: int,
+    device: torch.device,
+    also_mask: Tensor | None = None,
+    chunk: int = 1024,
+) -> Tensor:
+    """1-based rank of each row's target among all items, the user's seen items (and, per row,
+    ``also_mask`` (N,) item idx, e.g. the validation item at test time) removed. -> (N,)."""
+    ranks = []
+    for start in range(0, len(inputs), chunk):
+        part = inputs.slice(start, start + chunk)
+        exclude = seen.mask(part.user_idx, num_items)
+        if also_mask is not None:
+            extra = also_mask[start : start + chunk]
+            exclude[torch.arange(len(part)), extra] = extra > 0
+        scores = scorer(part.to(device)).float().cpu()
+        ranks.append(target_ranks(scores, part.target, exclude))
+    return torch.cat(ranks)
+
+
+def evaluate(
+    scorer: Scorer,
+    inputs: Batch,
+    seen: SeenItems,
+    num_items: int,
+    device: torch.device,
+    also_mask: Tensor | None = None,
+) -> dict[str, float]:
+    """Recall/NDCG@10,20 and MRR@10 of the scorer on the rows of ``inputs``."""
+    return metrics_from_ranks(rank_targets(scorer, inputs, seen, num_items, device, also_mask))

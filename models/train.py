@@ -1,0 +1,249 @@
+"""Training: one loop for CPU and CUDA, one process or several (torch DDP), with a checkpoint per
+epoch, resume after a crash, early stopping on validation NDCG@10 and a warm start."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from models.config import TrainConfig
+from models.examples_reader import EpochBatches, ExampleFiles
+from models.graph import Graph
+from models.interest_model import InterestModel, score
+from models.losses import full_softmax_loss, sampled_softmax_loss
+
+# Validation: the model (unwrapped, eval mode) and its device -> metrics incl. "ndcg@10".
+Validator = Callable[[InterestModel, Graph, torch.device], dict[str, float]]
+
+
+@dataclass
+class TrainData:
+    """Everything training reads: the examples' live files, the graph, the table sizes and the
+    item distribution q for sampled softmax (log q, shape (num_items,))."""
+
+    files: ExampleFiles
+    graph: Graph
+    num_users: int
+    num_items: int
+    num_types: int
+    log_q: Tensor
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_valid: dict[str, float]
+    epochs: int
+    train_s: float
+    examples_per_s: float
+    history: list[dict] = field(default_factory=list)
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_model(config: TrainConfig, data: TrainData) -> InterestModel:
+    return InterestModel(
+        data.num_users,
+        data.num_items,
+        data.num_types,
+        dim=config.dim,
+        variant=config.variant,
+        fusion=config.fusion,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+    )
+
+
+def warm_start(model: nn.Module, previous: dict[str, Tensor]) -> list[str]:
+    """Loads the previous night's weights. Ids are append-only, so an embedding table that grew
+    keeps its old rows in place and only the new rows stay freshly initialised. Returns the names
+    of parameters that could not be carried over (shape changed otherwise)."""
+    skipped = []
+    state = model.state_dict()
+    with torch.no_grad():
+        for name, old in previous.items():
+            new = state.get(name)
+            if new is None:
+                skipped.append(name)
+            elif new.shape == old.shape:
+                new.copy_(old)
+            elif new.dim() == 2 and new.shape[1] == old.shape[1] and new.shape[0] >= old.shape[0]:
+                new[: old.shape[0]].copy_(old)
+            else:
+                skipped.append(name)
+    return skipped
+
+
+def save_atomic(obj: object, path: Path) -> None:
+    """A crash while saving leaves the previous file intact."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def loss_for_batch(
+    model: nn.Module, batch, graph: Graph, config: TrainConfig, data: TrainData
+) -> Tensor:
+    users, items = model(batch, graph)
+    if data.num_items <= config.full_softmax_max_items:
+        return full_softmax_loss(score(users, items), batch.target)
+    return sampled_softmax_loss(users, items, batch.target, data.log_q, config.num_negatives)
+
+
+def fit(
+    config: TrainConfig,
+    data: TrainData,
+    validate: Validator,
+    run_dir: Path,
+    rank: int = 0,
+    world_size: int = 1,
+    initial: dict[str, Tensor] | None = None,
+    show_progress: bool = True,
+) -> FitResult:
+    """Trains until validation NDCG@10 stops improving for ``patience`` epochs (or max_epochs).
+
+    run_dir holds ``last.pt`` (everything needed to resume, written after every epoch) and
+    ``best.pt`` (the best weights so far); if ``last.pt`` exists with the same config, training
+    resumes after its epoch. With world_size > 1 this is one rank of a DDP group.
+    """
+    device = pick_device()
+    if device.type == "cuda" and world_size > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+    seed_everything(config.seed)
+    model = build_model(config, data).to(device)
+    if initial is not None:
+        warm_start(model, initial)
+    graph = data.graph.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+
+    state = {"epoch": 0, "best_epoch": 0, "best_valid": {"ndcg@10": -1.0}, "history": []}
+    if last_path.exists():
+        saved = torch.load(last_path, map_location=device, weights_only=False)
+        if saved["config"] == config.model_dump():
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            state = saved["state"]
+    ddp = world_size > 1
+    trained = (
+        DistributedDataParallel(model, find_unused_parameters=config.variant != "fused")
+        if ddp
+        else model
+    )
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    rows_total, seconds_total = 0, 0.0
+    while state["epoch"] < config.max_epochs:
+        epoch = state["epoch"] + 1
+        if epoch - state["best_epoch"] > config.patience and state["best_epoch"] > 0:
+            break
+        model.train()
+        started, rows, loss_sum = time.perf_counter(), 0, 0.0
+        batches = EpochBatches(
+            data.files, config.batch_size, seed=config.seed * 1000 + epoch, rank=rank,
+            world_size=world_size,
+        )  # fmt: skip
+        with (
+            _progress(show_progress and rank == 0, epoch, data.files.rows) as bar,
+            trained.join() if ddp else nullcontext(),
+        ):
+            for batch in batches:
+                if device.type == "cuda":
+                    batch = batch.pin_memory()
+                batch = batch.to(device)
+                with amp:
+                    loss = loss_for_batch(trained, batch, graph, config, data)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                rows += len(batch)
+                loss_sum += loss.item() * len(batch)
+                if bar is not None:
+                    bar(
+                        len(batch) * world_size,
+                        loss_sum / rows,
+                        rows * world_size / (time.perf_counter() - started),
+                    )
+        batches.check()  # every rank read its shard: the rows must add up to the table's
+        seconds = time.perf_counter() - started
+        rows_total, seconds_total = rows_total + rows * world_size, seconds_total + seconds
+        model.eval()
+        with torch.no_grad():
+            valid = validate(model, graph, device)
+        record = {"epoch": epoch, "loss": loss_sum / max(rows, 1), "seconds": seconds, **valid}
+        state["history"].append(record)
+        state["epoch"] = epoch
+        if valid["ndcg@10"] > state["best_valid"]["ndcg@10"]:
+            state["best_epoch"], state["best_valid"] = epoch, valid
+            if rank == 0:
+                save_atomic(model.state_dict(), best_path)
+        if rank == 0:
+            save_atomic(
+                {
+                    "config": config.model_dump(),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "state": state,
+                },
+                last_path,
+            )
+        if ddp:
+            dist.barrier()
+    return FitResult(
+        best_epoch=state["best_epoch"],
+        best_valid=state["best_valid"],
+        epochs=state["epoch"],
+        train_s=sum(r["seconds"] for r in state["history"]),
+        examples_per_s=rows_total / seconds_total if seconds_total else 0.0,
+        history=state["history"],
+    )
+
+
+class _progress:
+    """A rich progress bar over an epoch's rows showing loss and throughput (rank 0 only)."""
+
+    def __init__(self, enabled: bool, epoch: int, total: int) -> None:
+        self.enabled, self.epoch, self.total = enabled, epoch, total
+        self.bar: Progress | None = None
+
+    def __enter__(self) -> Callable[[int, float, float], None] | None:
+        if not self.enabled:
+            return None
+        self.bar = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[speed]:,.0f} examples/s"),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self.bar.start()
+        task = self.bar.add_task("train", total=self.total, epoch=self.epoch, loss=0.0, speed=0.0)
+
+        def advance(n: int, loss: float, speed: float) -> None:
+            self.bar.update(task, advance=n, loss=loss, speed=speed)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,169 @@
+"""Model building blocks on toy inputs: shapes and hand-computed values."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pytest
+import torch
+
+from models.baselines import ItemKNN, Popularity
+from models.batch import Batch
+from models.fusion import GatedFusion, LinearFusion
+from models.graph import build_graph, decayed_weights
+from models.interest_model import InterestModel, score
+from models.long_term import LongTermEncoder
+from models.losses import full_softmax_loss, sampled_softmax_loss
+from models.metrics import metrics_from_ranks, target_ranks
+from models.ranking import SeenItems
+from models.short_term import ShortTermEncoder, right_align
+from models.train import warm_start
+
+
+def toy_batch(item_seq: list[list[int]], target: list[int] | None = None) -> Batch:
+    items = torch.tensor(item_seq)
+    lengths = (items > 0).sum(1)
+    return Batch(
+        user_idx=torch.arange(1, len(items) + 1),
+        item_seq=items,
+        type_seq=(items > 0).long(),
+        gap_seq=(items > 0).float(),
+        new_session_seq=torch.zeros_like(items),
+        seq_len=lengths,
+        target=None if target is None else torch.tensor(target),
+    )
+
+
+def test_metrics_match_hand_computed_values():
+    got = metrics_from_ranks(torch.tensor([1, 3, 11, 25]))
+    assert got["recall@10"] == pytest.approx(0.5)
+    assert got["ndcg@10"] == pytest.approx((1 + 1 / math.log2(4)) / 4)
+    assert got["recall@20"] == pytest.approx(0.75)
+    assert got["ndcg@20"] == pytest.approx((1 + 1 / math.log2(4) + 1 / math.log2(12)) / 4)
+    assert got["mrr@10"] == pytest.approx((1 + 1 / 3) / 4)
+
+
+def test_target_rank_counts_items_scoring_at_least_the_target():
+    scores = torch.tensor([[float("-inf"), 0.5, 0.3, 0.9], [float("-inf"), 1.0, 1.0, 1.0]])
+    target = torch.tensor([2, 1])
+    assert target_ranks(scores, target).tolist() == [3, 3]  # ties count against the target
+    exclude = torch.tensor([[False, False, False, True], [False, False, True, True]])
+    assert target_ranks(scores, target, exclude).tolist() == [2, 1]
+
+
+def test_seen_items_mask_per_user():
+    seen = SeenItems(torch.tensor([2, 1, 2]), torch.tensor([3, 1, 1]), num_users=3)
+    assert seen.mask(torch.tensor([2, 1]), 4).tolist() == [
+        [False, True, False, True],
+        [False, True, False, False],
+    ]
+
+
+def test_right_align_moves_left_padding_to_the_end():
+    seq = torch.tensor([[0, 0, 1, 2], [3, 4, 5, 6], [0, 0, 0, 7]])
+    assert right_align(seq, torch.tensor([2, 4, 1])).tolist() == [
+        [1, 2, 0, 0],
+        [3, 4, 5, 6],
+        [7, 0, 0, 0],
+    ]
+
+
+def test_short_term_encoder_ignores_padding_and_handles_empty_history():
+    torch.manual_seed(0)
+    encoder = ShortTermEncoder(torch.nn.Embedding(10, 8, padding_idx=0), num_types=2).eval()
+    batch = toy_batch([[0, 0, 3, 4], [0, 0, 0, 0]])
+    noisy_padding = batch.gap_seq.clone()
+    noisy_padding[0, :2] = 5.0  # garbage in padded positions must not matter
+    out = encoder(
+        batch.item_seq, batch.type_seq, batch.gap_seq, batch.new_session_seq, batch.seq_len
+    )
+    again = encoder(
+        batch.item_seq, batch.type_seq, noisy_padding, batch.new_session_seq, batch.seq_len
+    )
+    assert out.shape == (2, 8)
+    torch.testing.assert_close(out, again)
+    torch.testing.assert_close(out[1], encoder.empty)
+
+
+def test_graph_normalisation_and_lightgcn_on_one_edge():
+    # users 0..1 (0 unused), items 0..1 (0 = padding): one edge user 1 - item 1.
+    graph = build_graph(np.array([1]), np.array([1]), np.array([3.0]), num_users=2, num_items=2)
+    assert graph.edge_index.tolist() == [[1, 3], [3, 1]]
+    torch.testing.assert_close(graph.edge_weight, torch.ones(2))  # w / sqrt(w * w)
+    items = torch.nn.Embedding(2, 4)
+    encoder = LongTermEncoder(2, items, num_layers=1)
+    users_out, items_out = encoder(graph.edge_index, graph.edge_weight)
+    u, i = encoder.user_embedding.weight[1], items.weight[1]
+    torch.testing.assert_close(users_out[1], (u + i) / 2)  # mean of layer 0 and 1
+    torch.testing.assert_close(items_out[1], (i + u) / 2)
+    torch.testing.assert_close(users_out[0], encoder.user_embedding.weight[0] / 2)  # isolated
+
+
+def test_decay_halves_per_half_life():
+    got = decayed_weights(
+        np.array([8.0, 8.0]), np.array(["2026-01-01", "2026-01-31"], dtype="datetime64[D]"),
+        date(2026, 1, 31), 30.0,
+    )  # fmt: skip
+    np.testing.assert_allclose(got, [4.0, 8.0])
+
+
+def test_gate_falls_back_to_long_term_without_recent_events():
+    fusion = GatedFusion(4)
+    h_s, h_l = torch.randn(2, 4), torch.randn(2, 4)
+    u, g = fusion(h_s, h_l, torch.tensor([True, False]))
+    torch.testing.assert_close(u[1], h_l[1])
+    assert (g[1] == 0).all() and ((g[0] > 0) & (g[0] < 1)).all()
+    assert LinearFusion(4)(h_s, h_l, torch.tensor([True, False]))[0].shape == (2, 4)
+
+
+@pytest.mark.parametrize("variant", ["fused", "lstm_only", "gcn_only"])
+@pytest.mark.parametrize("fusion", ["gate", "linear"])
+def test_model_shapes_and_padding_item_never_ranked(variant, fusion):
+    graph = build_graph(np.array([1, 2]), np.array([1, 3]), np.array([1.0, 2.0]), 3, 5)
+    model = InterestModel(3, 5, 2, dim=8, variant=variant, fusion=fusion)
+    batch = toy_batch([[0, 1, 2], [0, 0, 0]], target=[3, 4])
+    vectors, items = model.encode(batch, graph)
+    assert vectors.fused.shape == vectors.gate.shape == (2, 8) and items.shape == (5, 8)
+    scores = score(*model(batch, graph))
+    assert scores.shape == (2, 5) and torch.isinf(scores[:, 0]).all()
+    full_softmax_loss(scores, batch.target).backward()
+
+
+def test_sampled_softmax_masks_accidental_hits():
+    users, items = torch.randn(3, 4, requires_grad=True), torch.randn(6, 4)
+    target = torch.tensor([2, 2, 2])
+    only_target = torch.full((6,), -1e9)
+    only_target[2] = 0.0  # q puts all mass on the target: every negative is a hit, masked
+    assert sampled_softmax_loss(users, items, target, only_target, 5).item() == pytest.approx(0.0)
+    uniform = torch.full((6,), math.log(1 / 6))
+    loss = sampled_softmax_loss(users, items, torch.tensor([1, 2, 3]), uniform, 50)
+    loss.backward()
+    assert loss.item() > 0 and users.grad.abs().sum() > 0
+
+
+def test_warm_start_keeps_old_rows_of_grown_embeddings():
+    old = InterestModel(3, 5, 2, dim=4)
+    new = InterestModel(4, 7, 2, dim=4)
+    skipped = warm_start(new, old.state_dict())
+    assert skipped == []
+    torch.testing.assert_close(new.item_embedding.weight[:5], old.item_embedding.weight)
+    torch.testing.assert_close(
+        new.long_term.user_embedding.weight[:3], old.long_term.user_embedding.weight
+    )
+
+
+def test_popularity_and_item_knn_scores():
+    pop = Popularity(torch.tensor([1, 2, 2, 3, 2]), num_items=4)
+    assert pop(toy_batch([[1]])).tolist() == [[float("-inf"), 1.0, 3.0, 1.0]]
+    # co-occurrence 1-2 weight 2 and 2-3 weight 1, both directions: degrees 2, 3, 1
+    knn = ItemKNN(
+        torch.tensor([1, 2, 2, 3]),
+        torch.tensor([2, 1, 3, 2]),
+        torch.tensor([2.0, 2.0, 1.0, 1.0]),
+        4,
+    )
+    got = knn(toy_batch([[0, 1]]))[0]
+    assert got[2].item() == pytest.approx(2 / math.sqrt(6))
+    assert got[3].item() == 0.0 and got[1].item() == 0.0
