@@ -1,8 +1,10 @@
-"""Writes scoped to one run's ``ds``, so that reruns and backfills replace instead of appending."""
+"""Writes scoped to one run's days (one ``ds`` or a range), so that reruns and backfills replace
+instead of appending."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -12,37 +14,82 @@ from jobs.config import Settings
 from jobs.tables import OPS_JOB_RUNS
 
 
-def overwrite_day(df: DataFrame, name: str, ds: date, settings: Settings) -> None:
-    """Replace the table's ``ds`` partition with ``df`` in one Delta commit."""
+def days_predicate(days: Sequence[date]) -> str:
+    """SQL predicate on ``ds`` selecting exactly ``days`` (sorted, non-empty)."""
+    if len(days) == 1:
+        return f"ds = DATE'{days[0].isoformat()}'"
+    if (days[-1] - days[0]).days + 1 == len(days):  # contiguous
+        return f"ds BETWEEN DATE'{days[0].isoformat()}' AND DATE'{days[-1].isoformat()}'"
+    return "ds IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in days) + ")"
+
+
+def previous_days(days: Sequence[date]) -> list[date]:
+    """The days right before ``days`` that are not themselves among them (what a run of
+    ``days`` reads from earlier runs: the day before its first day, and before each gap)."""
+    chosen = set(days)
+    return sorted({d - timedelta(days=1) for d in days} - chosen)
+
+
+def overwrite_days(df: DataFrame, name: str, days: Sequence[date], settings: Settings) -> None:
+    """Replace the table's partitions of ``days`` with ``df`` in one Delta commit."""
+    out = df.select(*df.sparkSession.table(name).columns)
+    if len(days) > 1:
+        out = out.repartition("ds")  # one file per day, not one per task and day
     (
-        df.select(*df.sparkSession.table(name).columns)
-        .write.format("delta")
+        out.write.format("delta")
         .mode("overwrite")
-        .option("replaceWhere", f"ds = DATE'{ds.isoformat()}'")
+        .option("replaceWhere", days_predicate(days))
         .save(settings.table_path(name).as_posix())
     )
+
+
+def overwrite_day(df: DataFrame, name: str, ds: date, settings: Settings) -> None:
+    """Replace the table's ``ds`` partition with ``df`` in one Delta commit."""
+    overwrite_days(df, name, [ds], settings)
 
 
 def delta_table(spark: SparkSession, name: str, settings: Settings) -> DeltaTable:
     return DeltaTable.forPath(spark, settings.table_path(name).as_posix())
 
 
+def record_runs(
+    spark: SparkSession, settings: Settings, job: str, counts: dict[date, dict[str, int]]
+) -> None:
+    """Replace the (job, ds) rows of ops.job_runs with each day's row counts, in one commit."""
+    finished = datetime.now(UTC)
+    rows = spark.createDataFrame(
+        [(job, ds, {k: int(v) for k, v in c.items()}, finished) for ds, c in counts.items()],
+        "job string, ds date, counts map<string, bigint>, finished_at timestamp",
+    )
+    (
+        rows.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"job = '{job}' AND {days_predicate(sorted(counts))}")
+        .save(settings.table_path(OPS_JOB_RUNS).as_posix())
+    )
+
+
 def record_run(
     spark: SparkSession, settings: Settings, job: str, ds: date, counts: dict[str, int]
 ) -> None:
     """Replace the (job, ds) row of ops.job_runs with this run's row counts."""
-    row = spark.createDataFrame(
-        [(job, ds, {k: int(v) for k, v in counts.items()}, datetime.now(UTC))],
-        "job string, ds date, counts map<string, bigint>, finished_at timestamp",
-    )
-    (
-        row.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"job = '{job}' AND ds = DATE'{ds.isoformat()}'")
-        .save(settings.table_path(OPS_JOB_RUNS).as_posix())
-    )
+    record_runs(spark, settings, job, {ds: counts})
+
+
+def read_days(spark: SparkSession, name: str, days: Sequence[date]) -> DataFrame:
+    """The partitions of ``days`` of a table (none when ``days`` is empty)."""
+    table = spark.table(name)
+    if not days:
+        return table.where(F.lit(False))
+    return table.where(F.col("ds").isin(list(days)))
 
 
 def read_day(spark: SparkSession, name: str, ds: date) -> DataFrame:
     """One day's partition of a table."""
     return spark.table(name).where(F.col("ds") == F.lit(ds))
+
+
+def count_by_day(df: DataFrame, days: Sequence[date]) -> dict[date, int]:
+    """Rows per ``ds``, with 0 for the days that have none."""
+    found = {r["ds"]: int(r["count"]) for r in df.groupBy("ds").count().collect()}
+    return {d: found.get(d, 0) for d in days}

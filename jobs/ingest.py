@@ -1,12 +1,17 @@
-"""ingest: raw logs of one ds (JSONL / CSV / Parquet) -> bronze.events + bronze.events_rejected.
+"""ingest: raw logs of one ds or a range of days (JSONL / CSV / Parquet) -> bronze.events +
+bronze.events_rejected.
 
 Every record read ends in exactly one of the two tables: accepted + rejected = read, checked on
-every run. A rejected record keeps its raw text and the reason (first failing check wins).
+every run and for every day. A rejected record keeps its raw text and the reason (first failing
+check wins). A range is read and written at once, with the same result as its days one by one:
+each record is checked against its own day (the ``ds`` column), and duplicates against the
+previous day only.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import reduce
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -14,7 +19,13 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.config import Settings
-from jobs.delta_io import overwrite_day, read_day, record_run
+from jobs.delta_io import (
+    count_by_day,
+    overwrite_days,
+    previous_days,
+    read_days,
+    record_runs,
+)
 from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, BRONZE_REJECTED
 
@@ -36,6 +47,23 @@ def raw_files(day_dir: Path) -> dict[str, list[str]]:
         found.setdefault(fmt, []).extend(str(p) for p in sorted(day_dir.glob(f"[!._]*{suffix}")))
     found["parquet"] = [str(p) for p in sorted(day_dir.glob("[!._]*.parquet"))]
     return {fmt: files for fmt, files in found.items() if files}
+
+
+def days_with_raw_data(settings: Settings, first: date, last: date) -> list[date]:
+    """The days from ``first`` to ``last`` whose raw folder holds a JSONL/CSV/Parquet file."""
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [d for d in days if _has_raw(settings.raw_day_dir(d.isoformat()))]
+
+
+def _has_raw(day_dir: Path) -> bool:
+    return day_dir.is_dir() and bool(raw_files(day_dir))
+
+
+def extract_days(spark: SparkSession, day_dirs: dict[date, Path]) -> DataFrame:
+    """Each day's records (see ``extract``) with the day as column ``ds``. Days are read one by
+    one: a CSV header or Parquet schema applies to its own day's files only, as in a daily run."""
+    parts = [extract(spark, path).withColumn("ds", F.lit(ds)) for ds, path in day_dirs.items()]
+    return reduce(DataFrame.unionByName, parts)
 
 
 def extract(spark: SparkSession, day_dir: Path) -> DataFrame:
@@ -89,9 +117,10 @@ def parse_ts(text: Column) -> Column:
 
 
 def parse_events(
-    raw: DataFrame, ds: date, event_weights: dict[str, float], late_tolerance_hours: float
+    raw: DataFrame, event_weights: dict[str, float], late_tolerance_hours: float
 ) -> DataFrame:
-    """Typed event columns plus ``reason``/``detail`` (null reason = valid so far)."""
+    """Typed event columns plus ``reason``/``detail`` (null reason = valid so far). ``raw`` has
+    the record's partition day as ``ds``: the time tolerance is relative to it."""
     f = F.col("fields")
     ts = parse_ts(f["ts"])
     value = F.trim(f["value"]).try_cast("double")
@@ -100,8 +129,8 @@ def parse_events(
         *[x for t, w in event_weights.items() for x in (F.lit(t), F.lit(w))]
     )
     tolerance = F.expr(f"INTERVAL {int(late_tolerance_hours * 3600)} SECONDS")
-    day_start = F.lit(f"{ds.isoformat()} 00:00:00").cast("timestamp")
-    day_end = F.lit(f"{(ds + timedelta(days=1)).isoformat()} 00:00:00").cast("timestamp")
+    day_start = F.col("ds").cast("timestamp")  # midnight UTC (the sessions' time zone)
+    day_end = F.date_add("ds", 1).cast("timestamp")
     structured = F.trim(f["user_id"]).startswith("{") | F.trim(f["user_id"]).startswith("[")
     structured |= F.trim(f["item_id"]).startswith("{") | F.trim(f["item_id"]).startswith("[")
     is_rating = f["event_type"] == "rating"
@@ -150,27 +179,54 @@ def parse_events(
         F.map_filter(f, lambda k, v: ~k.isin(*CONTRACT_FIELDS)).alias("extra"),
         reason.alias("reason"),
         detail.alias("detail"),
-        F.lit(ds).alias("ds"),
+        "ds",
     )
 
 
-def mark_duplicates(events: DataFrame, known_event_ids: DataFrame) -> DataFrame:
-    """Valid rows whose event_id was already accepted (``known_event_ids``: the previous day) or
-    appears earlier in this day's input get reason 'duplicate': each event counts once."""
-    known = known_event_ids.select("event_id", F.lit(True).alias("_known")).distinct()
-    first = Window.partitionBy("event_id").orderBy("source_file", "ts", "raw")
-    valid = F.col("reason").isNull()
-    ranked = events.join(known, "event_id", "left").withColumn(
-        "_rank", F.when(valid, F.row_number().over(first))
+def mark_duplicates(events: DataFrame, known: DataFrame) -> DataFrame:
+    """Valid rows whose event_id was accepted the day before, or appears earlier in the same
+    day's input, get reason 'duplicate' (the check reaches back one day, never further).
+
+    ``known``: (event_id, ds) accepted on days before ``events``' days (a daily run: the previous
+    day). Within ``events``, the previous day's acceptance is worked out here, so a range gives
+    what its days one by one give: an event repeated on consecutive days is accepted on every
+    other day of the run, starting with the first unless that day's previous day accepted it.
+    """
+    first = Window.partitionBy("event_id", "ds").orderBy("source_file", "ts", "raw")
+    ranked = events.withColumn("_rank", F.row_number().over(first))
+    firsts = ranked.where(F.col("reason").isNull() & (F.col("_rank") == 1))
+    kept = accepted_firsts(firsts.select("event_id", "ds"), known).withColumn(
+        "_accepted", F.lit(True)
     )
-    is_dup = valid & (F.col("_known").isNotNull() | (F.col("_rank") > 1))
-    return ranked.select(
+    # only the day's first record of an id can be accepted (the join marks every record of it)
+    is_dup = F.col("reason").isNull() & ((F.col("_rank") > 1) | F.col("_accepted").isNull())
+    return ranked.join(kept, ["event_id", "ds"], "left").select(
         *[c for c in events.columns if c not in ("reason", "detail")],
         F.when(is_dup, F.lit("duplicate")).otherwise(F.col("reason")).alias("reason"),
         F.when(is_dup, F.concat(F.lit("event_id="), F.col("event_id")))
         .otherwise(F.col("detail"))
         .alias("detail"),
     )
+
+
+def accepted_firsts(firsts: DataFrame, known: DataFrame) -> DataFrame:
+    """(event_id, ds) of ``firsts`` (each day's first valid record of an id) that are accepted:
+    those whose id was not accepted on the previous day. Consecutive days of one id form a run;
+    acceptance alternates along it, and its first day looks at ``known``."""
+    by_day = Window.partitionBy("event_id").orderBy("ds")
+    numbered = firsts.withColumn("_n", F.row_number().over(by_day))
+    # consecutive days share ds - n: the run's key
+    numbered = numbered.withColumn("_run", F.date_sub("ds", F.col("_n").cast("int")))
+    run = Window.partitionBy("event_id", "_run")
+    numbered = numbered.withColumn("_start", F.min("ds").over(run)).withColumn(
+        "_pos", F.col("_n") - F.min("_n").over(run)
+    )
+    before = known.select(
+        "event_id", F.date_add("ds", 1).alias("_start"), F.lit(1).alias("_prior")
+    ).distinct()
+    flagged = numbered.join(before, ["event_id", "_start"], "left")
+    accepted_ = (F.col("_pos") + F.coalesce("_prior", F.lit(0))) % 2 == 0
+    return flagged.where(accepted_).select("event_id", "ds")
 
 
 def accepted(events: DataFrame) -> DataFrame:
@@ -194,27 +250,31 @@ def reconcile(read: int, n_accepted: int, by_reason: dict[str, int]) -> dict[str
 
 
 # ---- job ---------------------------------------------------------------------------------------
-def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
-    raw = extract(spark, settings.raw_day_dir(ds.isoformat()))
-    previous = spark.table(BRONZE_EVENTS).where(F.col("ds") == F.lit(ds - timedelta(days=1)))
+def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict[date, dict]:
+    """Ingest ``days`` (sorted) at once: one commit per table, one ops.job_runs row per day."""
+    raw = extract_days(spark, {d: settings.raw_day_dir(d.isoformat()) for d in days})
+    known = read_days(spark, BRONZE_EVENTS, previous_days(days)).select("event_id", "ds")
     events = mark_duplicates(
-        parse_events(raw, ds, settings.event_weights, settings.late_tolerance_hours),
-        previous.select("event_id"),
+        parse_events(raw, settings.event_weights, settings.late_tolerance_hours), known
     ).persist()
     try:
-        read = events.count()
-        overwrite_day(accepted(events), BRONZE_EVENTS, ds, settings)
-        overwrite_day(rejected(events), BRONZE_REJECTED, ds, settings)
-        written = read_day(spark, BRONZE_EVENTS, ds).count()
-        by_reason = {
-            r["reason"]: r["count"]
-            for r in read_day(spark, BRONZE_REJECTED, ds).groupBy("reason").count().collect()
-        }
+        read = count_by_day(events, days)
+        overwrite_days(accepted(events), BRONZE_EVENTS, days, settings)
+        overwrite_days(rejected(events), BRONZE_REJECTED, days, settings)
+        written = count_by_day(read_days(spark, BRONZE_EVENTS, days), days)
+        by_reason: dict[date, dict[str, int]] = {d: {} for d in days}
+        rows = read_days(spark, BRONZE_REJECTED, days).groupBy("ds", "reason").count().collect()
+        for r in rows:
+            by_reason[r["ds"]][r["reason"]] = r["count"]
     finally:
         events.unpersist()
-    counts = reconcile(read, written, by_reason)
-    record_run(spark, settings, "ingest", ds, counts)
+    counts = {d: reconcile(read[d], written[d], by_reason[d]) for d in days}
+    record_runs(spark, settings, "ingest", counts)
     return counts
+
+
+def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
+    return run_range(spark, settings, [ds])[ds]
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,11 +16,20 @@ GOOD = {"event_id": "e1", "user_id": "u1", "item_id": "i1", "event_type": "click
         "ts": "2026-01-05T10:00:00Z", "device": "ios"}  # fmt: skip
 
 
+def _raw(spark, rows: list[tuple[str, date]]):
+    """(line, ds) rows as extract_days gives them."""
+    raw = spark.createDataFrame(
+        [("f.jsonl", ln, ds) for ln, ds in rows], "source_file string, raw string, ds date"
+    )
+    return raw.withColumn("fields", F.from_json("raw", ingest.FIELDS_TYPE))
+
+
 def _parse(spark, lines: list[str], known_ids: list[str] | None = None):
-    raw = spark.createDataFrame([("f.jsonl", ln) for ln in lines], "source_file string, raw string")
-    raw = raw.withColumn("fields", F.from_json("raw", ingest.FIELDS_TYPE))
-    parsed = ingest.parse_events(raw, DS, DEFAULT_EVENT_WEIGHTS, late_tolerance_hours=2)
-    known = spark.createDataFrame([(k,) for k in known_ids or []], "event_id string")
+    raw = _raw(spark, [(ln, DS) for ln in lines])
+    parsed = ingest.parse_events(raw, DEFAULT_EVENT_WEIGHTS, late_tolerance_hours=2)
+    known = spark.createDataFrame(
+        [(k, DS - timedelta(days=1)) for k in known_ids or []], "event_id string, ds date"
+    )
     return ingest.mark_duplicates(parsed, known)
 
 
@@ -82,6 +91,29 @@ def test_duplicates_count_once(spark) -> None:
     assert len(derived) == 1 and len(derived.pop()) == 64  # sha256 of the content
 
 
+def test_duplicates_of_a_range_are_those_of_its_days_one_by_one(spark) -> None:
+    """The dedup reaches back one day: an id on consecutive days is accepted every other day,
+    so a range must chain each day's acceptance to its previous day's."""
+    days = [DS + timedelta(days=n) for n in range(4)]
+    ids = {0: ["a", "a", "b", "z"], 1: ["a", "b", "z"], 2: ["a", "c"], 3: ["a", "b", "c"]}
+    rows = [(_with(event_id=i, ts=f"{days[n]}T10:00:00Z"), days[n]) for n, day in ids.items() for i in day]
+    before = spark.createDataFrame([("z", DS - timedelta(days=1))], "event_id string, ds date")
+
+    def marked(raw, known) -> list[tuple]:
+        out = ingest.mark_duplicates(ingest.parse_events(raw, DEFAULT_EVENT_WEIGHTS, 2), known)
+        return sorted((r["event_id"], r["ds"], r["reason"] or "") for r in out.collect())
+
+    bulk = marked(_raw(spark, rows), before)
+    one_by_one, known = [], before
+    for day in days:
+        got = marked(_raw(spark, [r for r in rows if r[1] == day]), known)
+        one_by_one += got
+        known = spark.createDataFrame([(i, d) for i, d, reason in got if not reason], "event_id string, ds date")
+    assert bulk == sorted(one_by_one)
+    accepted_days = {(i, (d - DS).days) for i, d, reason in bulk if not reason}
+    assert accepted_days == {("a", 0), ("a", 2), ("b", 0), ("b", 3), ("z", 1), ("c", 2)}
+
+
 def test_reconcile_refuses_a_mismatch() -> None:
     assert ingest.reconcile(5, 3, {"duplicate": 2})["rejected"] == 2
     with pytest.raises(RuntimeError, match="reconciliation failed"):
@@ -99,8 +131,8 @@ def test_extract_reads_every_format(spark, tmp_path: Path) -> None:
                       "ts": [1767614400]})  # fmt: skip
     pq.write_table(table, day / "c.parquet")
     (day / "_manifest.json").write_text("{}")
-    raw = ingest.extract(spark, day)
-    parsed = ingest.parse_events(raw, DS, DEFAULT_EVENT_WEIGHTS, 2).orderBy("event_id").collect()
+    raw = ingest.extract_days(spark, {DS: day})
+    parsed = ingest.parse_events(raw, DEFAULT_EVENT_WEIGHTS, 2).orderBy("event_id").collect()
     assert len(parsed) == 4
     by_id = {r["event_id"]: r for r in parsed if r["reason"] is None}
     assert set(by_id) == {"c1", "j1", "p1"}
