@@ -96,7 +96,11 @@ def test_duplicates_of_a_range_are_those_of_its_days_one_by_one(spark) -> None:
     so a range must chain each day's acceptance to its previous day's."""
     days = [DS + timedelta(days=n) for n in range(4)]
     ids = {0: ["a", "a", "b", "z"], 1: ["a", "b", "z"], 2: ["a", "c"], 3: ["a", "b", "c"]}
-    rows = [(_with(event_id=i, ts=f"{days[n]}T10:00:00Z"), days[n]) for n, day in ids.items() for i in day]
+    rows = [
+        (_with(event_id=i, ts=f"{days[n]}T10:00:00Z"), days[n])
+        for n, day in ids.items()
+        for i in day
+    ]
     before = spark.createDataFrame([("z", DS - timedelta(days=1))], "event_id string, ds date")
 
     def marked(raw, known) -> list[tuple]:
@@ -108,7 +112,9 @@ def test_duplicates_of_a_range_are_those_of_its_days_one_by_one(spark) -> None:
     for day in days:
         got = marked(_raw(spark, [r for r in rows if r[1] == day]), known)
         one_by_one += got
-        known = spark.createDataFrame([(i, d) for i, d, reason in got if not reason], "event_id string, ds date")
+        known = spark.createDataFrame(
+            [(i, d) for i, d, reason in got if not reason], "event_id string, ds date"
+        )
     assert bulk == sorted(one_by_one)
     accepted_days = {(i, (d - DS).days) for i, d, reason in bulk if not reason}
     assert accepted_days == {("a", 0), ("a", 2), ("b", 0), ("b", 3), ("z", 1), ("c", 2)}
