@@ -1,4 +1,5 @@
-"""graph: the long-term co-interaction graph, updated once per ds by Delta MERGE.
+"""graph: the long-term co-interaction graph, updated once per ds (or once per range of days) by
+Delta MERGE.
 
     weight(D) = weight(updated_ds) * 2^(-(D - updated_ds) / half_life_days) + contribution(D)
 
@@ -11,24 +12,34 @@ weight falls below ``min_edge_weight`` are deleted, and each touched item keeps 
 Contributions: a user-item edge gains the event's weight; two items of one session within
 ``cooccurrence_window`` positions of each other gain 1 in both directions.
 
-Reruns: each day's MERGE is one Delta commit tagged with its day (commit userMetadata), so the
-table's own history says which day it holds. Rerunning the latest applied day first restores the
+A range of days (bulk load) is one MERGE: each day's contributions are decayed in closed form to
+the day the row is stamped with, its last touched day in the range (for co-occurrence: the last
+day its item was touched, as a daily run restamps a touched item's whole neighbourhood), so the
+rows are those of the days one by one. The one difference: pruning and the neighbour cap are
+applied once, as of the range's last day, instead of every night; an edge that a night would
+have pruned (or capped) and a later day touched again keeps its earlier weight and count.
+
+Reruns: each MERGE is one Delta commit tagged with the day(s) it absorbs (commit userMetadata
+``graph ds=<last day>``, plus `` from=<first day>`` for a range), so the table's own history says
+which days it holds. Rerunning exactly the latest absorbed day (or range) first restores the
 version before that commit, so the result is identical, even after a crash right after the
-MERGE; applying a day earlier than the latest applied one is refused (it would need the later
-days replayed). ops.graph_log records the versions around each day for analysts.
+MERGE; anything else that starts at or before the latest absorbed day is refused (it would count
+days twice or need later days replayed). ops.graph_log records the versions around each commit
+(under its last day) for analysts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import delta_table, read_day, record_run
+from jobs.delta_io import count_by_day, delta_table, read_days, record_runs
 from jobs.jobmain import job_main
 from jobs.tables import (
     BRONZE_EVENTS,
@@ -45,27 +56,30 @@ COOCCURRENCE_KEYS = ("item_idx", "neighbour_idx")
 
 
 class GraphOrderError(RuntimeError):
-    """A day older than the latest day the graph absorbed."""
+    """Days at or before the latest day the graph absorbed, other than a rerun of it."""
 
 
 def decay_factor(days: Column | int, half_life_days: float) -> Column:
     return F.pow(F.lit(2.0), -F.lit(days).cast("double") / F.lit(half_life_days))
 
 
-def decayed(weight: Column, updated_ds: Column, as_of: date, half_life_days: float) -> Column:
+def decayed(
+    weight: Column, updated_ds: Column, as_of: date | Column, half_life_days: float
+) -> Column:
     """A stored weight decayed from its ``updated_ds`` to ``as_of``."""
-    return weight * decay_factor(F.datediff(F.lit(as_of), updated_ds), half_life_days)
+    as_of = as_of if isinstance(as_of, Column) else F.lit(as_of)
+    return weight * decay_factor(F.datediff(as_of, updated_ds), half_life_days)
 
 
-# ---- today's contributions (pure) ------------------------------------------------------------
+# ---- contributions per day (pure) -------------------------------------------------------------
 def affinity_contributions(
     events: DataFrame, user_ids: DataFrame, item_ids: DataFrame
 ) -> DataFrame:
-    """(user_idx, item_idx, weight, count, last_ts) summed over the day's events."""
+    """(user_idx, item_idx, ds, weight, count, last_ts) summed over each day's events."""
     return (
         events.join(user_ids.select("user_id", "user_idx"), "user_id")
         .join(item_ids.select("item_id", "item_idx"), "item_id")
-        .groupBy(*AFFINITY_KEYS)
+        .groupBy(*AFFINITY_KEYS, "ds")
         .agg(
             F.sum("weight").alias("weight"),
             F.count("*").cast("long").alias("count"),
@@ -75,11 +89,11 @@ def affinity_contributions(
 
 
 def cooccurrence_contributions(sessions: DataFrame, item_ids: DataFrame, window: int) -> DataFrame:
-    """(item_idx, neighbour_idx, weight, count): +1 per ordered pair of distinct items at most
-    ``window`` positions apart in a session."""
-    items = sessions.select("session_id", F.posexplode("item_ids").alias("pos", "item_id")).join(
-        item_ids.select("item_id", "item_idx"), "item_id"
-    )
+    """(item_idx, neighbour_idx, ds, weight, count): +1 per ordered pair of distinct items at most
+    ``window`` positions apart in a session of day ``ds``."""
+    items = sessions.select(
+        "session_id", "ds", F.posexplode("item_ids").alias("pos", "item_id")
+    ).join(item_ids.select("item_id", "item_idx"), "item_id")
     a, b = items.alias("a"), items.alias("b")
     pairs = a.join(
         b,
@@ -88,37 +102,73 @@ def cooccurrence_contributions(sessions: DataFrame, item_ids: DataFrame, window:
         & (F.col("a.item_idx") != F.col("b.item_idx")),
     )
     return pairs.groupBy(
-        F.col("a.item_idx").alias("item_idx"), F.col("b.item_idx").alias("neighbour_idx")
+        F.col("a.item_idx").alias("item_idx"),
+        F.col("b.item_idx").alias("neighbour_idx"),
+        F.col("a.ds").alias("ds"),
     ).agg(F.count("*").cast("double").alias("weight"), F.count("*").cast("long").alias("count"))
 
 
-def capped_updates(
-    current: DataFrame,
-    contributions: DataFrame,
-    ds: date,
-    half_life_days: float,
-    max_neighbours: int,
+def absorb_days(
+    daily: DataFrame, keys: Sequence[str], stamped_by: Sequence[str], half_life_days: float
 ) -> DataFrame:
-    """New rows of the touched items' neighbourhoods after today's update, with ``_keep`` saying
-    whether each edge is among the item's ``max_neighbours`` strongest.
+    """Daily contributions -> one row per key, as of ``updated_ds``: the last day its
+    ``stamped_by`` group (the edge itself, or its item) was touched. Closed form of adding them
+    day by day: weight(t) = sum over days d of w_d * 2^(-(t - d) / half_life). For one day it is
+    the day's contribution unchanged (2^0 = 1)."""
+    stamped = daily.withColumn("updated_ds", F.max("ds").over(Window.partitionBy(*stamped_by)))
+    sums = [
+        F.sum(decayed(F.col("weight"), F.col("ds"), F.col("updated_ds"), half_life_days)).alias(
+            "weight"
+        ),
+        F.sum("count").cast("long").alias("count"),
+    ]
+    if "last_ts" in daily.columns:
+        sums.append(F.max("last_ts").alias("last_ts"))
+    return stamped.groupBy(*keys, "updated_ds").agg(*sums)
 
-    ``current`` holds the existing edges of the touched items (the others are not read).
+
+def fades(weight: Column, updated_ds: Column, as_of: date, settings: Settings) -> Column:
+    """True for an updated edge that a night at ``as_of`` prunes: touched before that night and
+    decayed below the minimum by then. A daily run stamps every update with its own day, so this
+    only ever holds for a range, which prunes once, as of its last day."""
+    h = settings.half_life_days
+    return (updated_ds < F.lit(as_of)) & (
+        decayed(weight, updated_ds, as_of, h) < settings.min_edge_weight
+    )
+
+
+def capped_updates(
+    current: DataFrame, contributions: DataFrame, half_life_days: float, max_neighbours: int
+) -> DataFrame:
+    """New rows of the touched items' neighbourhoods, with ``_keep`` saying whether each edge is
+    among the item's ``max_neighbours`` strongest.
+
+    ``contributions`` (from ``absorb_days``) are as of their item's ``updated_ds``; the item's
+    existing edges in ``current`` are decayed to that day and restamped with it (the others are
+    not read).
     """
-    old = current.select(
+    as_of = contributions.select("item_idx", F.col("updated_ds").alias("_as_of")).distinct()
+    old = current.join(F.broadcast(as_of), "item_idx").select(
         *COOCCURRENCE_KEYS,
-        decayed(F.col("weight"), F.col("updated_ds"), ds, half_life_days).alias("_old_w"),
+        "_as_of",
+        decayed(F.col("weight"), F.col("updated_ds"), F.col("_as_of"), half_life_days).alias(
+            "_old_w"
+        ),
         F.col("count").alias("_old_c"),
     )
     new = contributions.select(
-        *COOCCURRENCE_KEYS, F.col("weight").alias("_new_w"), F.col("count").alias("_new_c")
+        *COOCCURRENCE_KEYS,
+        F.col("updated_ds").alias("_as_of"),
+        F.col("weight").alias("_new_w"),
+        F.col("count").alias("_new_c"),
     )
-    merged = old.join(new, list(COOCCURRENCE_KEYS), "full_outer").select(
+    merged = old.join(new, [*COOCCURRENCE_KEYS, "_as_of"], "full_outer").select(
         *COOCCURRENCE_KEYS,
         (F.coalesce("_old_w", F.lit(0.0)) + F.coalesce("_new_w", F.lit(0.0))).alias("weight"),
         (F.coalesce("_old_c", F.lit(0)) + F.coalesce("_new_c", F.lit(0)))
         .cast("long")
         .alias("count"),
-        F.lit(ds).alias("updated_ds"),
+        F.col("_as_of").alias("updated_ds"),
     )
     strongest = Window.partitionBy("item_idx").orderBy(F.desc("weight"), "neighbour_idx")
     return merged.withColumn("_keep", F.row_number().over(strongest) <= max_neighbours)
@@ -126,82 +176,115 @@ def capped_updates(
 
 # ---- MERGE ------------------------------------------------------------------------------------
 def merge_affinity(
-    spark: SparkSession, settings: Settings, contributions: DataFrame, ds: date
+    spark: SparkSession, settings: Settings, contributions: DataFrame, as_of: date
 ) -> None:
+    """Absorb ``contributions`` (from ``absorb_days``) into the graph as of ``as_of``."""
     h = settings.half_life_days
-    old_w = decayed(F.col("t.weight"), F.col("t.updated_ds"), ds, h)
+    stamp = F.col("s.updated_ds")
+    new_w = decayed(F.col("t.weight"), F.col("t.updated_ds"), stamp, h) + F.col("s.weight")
     (
         delta_table(spark, GOLD_AFFINITY, settings)
         .alias("t")
         .merge(contributions.alias("s"), "t.user_idx = s.user_idx AND t.item_idx = s.item_idx")
+        .whenMatchedDelete(condition=fades(new_w, stamp, as_of, settings))
         .whenMatchedUpdate(
             set={
-                "weight": old_w + F.col("s.weight"),
+                "weight": new_w,
                 "count": F.col("t.count") + F.col("s.count"),
                 "last_ts": F.greatest("t.last_ts", "s.last_ts"),
-                "updated_ds": F.lit(ds),
+                "updated_ds": stamp,
             }
         )
         .whenNotMatchedInsert(
+            condition=~fades(F.col("s.weight"), stamp, as_of, settings),
             values={
                 "user_idx": "s.user_idx",
                 "item_idx": "s.item_idx",
                 "weight": "s.weight",
                 "count": "s.count",
                 "last_ts": "s.last_ts",
-                "updated_ds": F.lit(ds),
-            }
+                "updated_ds": stamp,
+            },
         )
-        .whenNotMatchedBySourceDelete(condition=old_w < settings.min_edge_weight)
+        .whenNotMatchedBySourceDelete(
+            condition=decayed(F.col("t.weight"), F.col("t.updated_ds"), as_of, h)
+            < settings.min_edge_weight
+        )
         .execute()
     )
 
 
 def merge_cooccurrence(
-    spark: SparkSession, settings: Settings, contributions: DataFrame, ds: date
+    spark: SparkSession, settings: Settings, contributions: DataFrame, as_of: date
 ) -> None:
+    """Absorb ``contributions`` (from ``absorb_days``) into the graph as of ``as_of``."""
     h = settings.half_life_days
     table = delta_table(spark, GOLD_COOCCURRENCE, settings)
-    touched = contributions.select("item_idx").distinct()
-    current = table.toDF().join(F.broadcast(touched), "item_idx")
-    updates = capped_updates(current, contributions, ds, h, settings.max_neighbours)
+    updates = capped_updates(table.toDF(), contributions, h, settings.max_neighbours)
     # Materialised: the source reads the target, which the MERGE is about to rewrite.
     updates = updates.localCheckpoint()
-    old_w = decayed(F.col("t.weight"), F.col("t.updated_ds"), ds, h)
+    faded = fades(F.col("s.weight"), F.col("s.updated_ds"), as_of, settings)
     (
         table.alias("t")
         .merge(updates.alias("s"), "t.item_idx = s.item_idx AND t.neighbour_idx = s.neighbour_idx")
-        .whenMatchedDelete(condition="NOT s._keep")
+        .whenMatchedDelete(condition=~F.col("s._keep") | faded)
         .whenMatchedUpdate(
             set={"weight": "s.weight", "count": "s.count", "updated_ds": "s.updated_ds"}
         )
         .whenNotMatchedInsert(
-            condition="s._keep",
+            condition=F.col("s._keep") & ~faded,
             values={c: f"s.{c}" for c in (*COOCCURRENCE_KEYS, "weight", "count", "updated_ds")},
         )
-        .whenNotMatchedBySourceDelete(condition=old_w < settings.min_edge_weight)
+        .whenNotMatchedBySourceDelete(
+            condition=decayed(F.col("t.weight"), F.col("t.updated_ds"), as_of, h)
+            < settings.min_edge_weight
+        )
         .execute()
     )
 
 
 # ---- idempotence ----------------------------------------------------------------------------
 COMMIT_MARK = "graph ds="
+RANGE_MARK = " from="
+
+
+class Absorbed(NamedTuple):
+    """The days of the latest tagged commit of a graph table, and its version."""
+
+    first: date
+    last: date
+    version: int
+
+
+def commit_tag(first: date, last: date) -> str:
+    tag = f"{COMMIT_MARK}{last.isoformat()}"
+    return tag if first == last else f"{tag}{RANGE_MARK}{first.isoformat()}"
+
+
+def parse_tag(tag: str) -> tuple[date, date]:
+    """(first, last) days of a commit tag made by ``commit_tag``."""
+    last, _, first = tag[len(COMMIT_MARK) :].partition(RANGE_MARK)
+    return date.fromisoformat(first or last), date.fromisoformat(last)
+
+
+def span(first: date, last: date) -> str:
+    return str(last) if first == last else f"{first}..{last}"
 
 
 @contextmanager
-def marked_commit(spark: SparkSession, ds: date) -> Iterator[None]:
-    """Tag the Delta commit(s) made inside with the day they absorb: the table's own history then
-    says which day it holds, even when the process dies right after the commit."""
+def marked_commit(spark: SparkSession, last: date, first: date | None = None) -> Iterator[None]:
+    """Tag the Delta commit(s) made inside with the day(s) they absorb: the table's own history
+    then says which days it holds, even when the process dies right after the commit."""
     key = "spark.databricks.delta.commitInfo.userMetadata"
-    spark.conf.set(key, f"{COMMIT_MARK}{ds.isoformat()}")
+    spark.conf.set(key, commit_tag(first or last, last))
     try:
         yield
     finally:
         spark.conf.unset(key)
 
 
-def last_absorbed(spark: SparkSession, settings: Settings, table: str) -> tuple[date, int] | None:
-    """The latest day committed into the table and the version of that commit (None if none)."""
+def last_absorbed(spark: SparkSession, settings: Settings, table: str) -> Absorbed | None:
+    """The days of the latest tagged commit of the table and its version (None if none)."""
     history = delta_table(spark, table, settings).history()
     row = (
         history.where(F.col("userMetadata").startswith(COMMIT_MARK))
@@ -211,27 +294,37 @@ def last_absorbed(spark: SparkSession, settings: Settings, table: str) -> tuple[
     )
     if row is None:
         return None
-    return date.fromisoformat(row["userMetadata"][len(COMMIT_MARK) :]), int(row["version"])
+    return Absorbed(*parse_tag(row["userMetadata"]), int(row["version"]))
+
+
+def prepare_for_range(
+    spark: SparkSession, settings: Settings, table: str, first: date, last: date
+) -> int:
+    """Make the table ready to absorb ``first`` .. ``last``; returns the version it is applied on
+    top of.
+
+    Rerunning exactly the latest absorbed day or range first restores the version before its
+    commit (one MERGE is one commit), so a day is never counted twice, even after a crash
+    anywhere in between.
+    """
+    done = last_absorbed(spark, settings, table)
+    if done is None or first > done.last:
+        return latest_version(spark, settings, table)
+    if (first, last) != (done.first, done.last):
+        raise GraphOrderError(
+            f"{table} already absorbed {span(done.first, done.last)}; applying "
+            f"{span(first, last)} now would count days twice or before earlier ones. Rerun "
+            f"exactly {span(done.first, done.last)}{' (--bulk)' if done.first < done.last else ''}"
+            f" or days after {done.last}, or restore {table} to the version before the days to "
+            "redo (ops.graph_log) and rerun from there."
+        )
+    version_before = done.version - 1
+    delta_table(spark, table, settings).restoreToVersion(version_before)
+    return version_before
 
 
 def prepare_for_day(spark: SparkSession, settings: Settings, table: str, ds: date) -> int:
-    """Make the table ready to absorb ``ds``; returns the version it is applied on top of.
-
-    Rerunning the latest absorbed day first restores the version before its commit (one MERGE
-    is one commit), so a day is never counted twice, even after a crash anywhere in between.
-    """
-    last = last_absorbed(spark, settings, table)
-    if last is None or ds > last[0]:
-        return latest_version(spark, settings, table)
-    if ds < last[0]:
-        raise GraphOrderError(
-            f"{table} already absorbed {last[0]}; applying {ds} now would count later days "
-            f"before it. Rerun the days in order from the first day, or restore {table} to "
-            "the version before that day (ops.graph_log) and rerun from there."
-        )
-    version_before = last[1] - 1
-    delta_table(spark, table, settings).restoreToVersion(version_before)
-    return version_before
+    return prepare_for_range(spark, settings, table, ds, ds)
 
 
 def latest_version(spark: SparkSession, settings: Settings, table: str) -> int:
@@ -255,30 +348,47 @@ def log_day(
     )
 
 
-def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
-    events = read_day(spark, BRONZE_EVENTS, ds)
-    sessions = read_day(spark, SILVER_SESSIONS, ds)
+def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict[date, dict]:
+    """Absorb ``days`` (sorted) in one MERGE per table. Per day, ops.job_runs gets the edges the
+    day touched; the tables' row counts are known for the last day only (``<table>.rows``)."""
+    first, last = days[0], days[-1]
+    events = read_days(spark, BRONZE_EVENTS, days)
+    sessions = read_days(spark, SILVER_SESSIONS, days)
     user_ids, item_ids = spark.table(SILVER_USER_IDS), spark.table(SILVER_ITEM_IDS)
     steps = (
-        (GOLD_AFFINITY, affinity_contributions(events, user_ids, item_ids), merge_affinity),
+        (
+            GOLD_AFFINITY,
+            affinity_contributions(events, user_ids, item_ids),
+            AFFINITY_KEYS,
+            AFFINITY_KEYS,
+            merge_affinity,
+        ),
         (
             GOLD_COOCCURRENCE,
             cooccurrence_contributions(sessions, item_ids, settings.cooccurrence_window),
+            COOCCURRENCE_KEYS,
+            ("item_idx",),
             merge_cooccurrence,
         ),
     )
-    counts: dict[str, int] = {}
-    for table, contributions, merge in steps:
-        version_before = prepare_for_day(spark, settings, table, ds)
-        contributions = contributions.localCheckpoint()
-        with marked_commit(spark, ds):
-            merge(spark, settings, contributions, ds)
-        log_day(spark, settings, table, ds, version_before)
+    counts: dict[date, dict[str, int]] = {d: {} for d in days}
+    for table, daily, keys, stamped_by, merge in steps:
+        version_before = prepare_for_range(spark, settings, table, first, last)
+        daily = daily.localCheckpoint()
+        absorbed = absorb_days(daily, keys, stamped_by, settings.half_life_days).localCheckpoint()
+        with marked_commit(spark, last, first):
+            merge(spark, settings, absorbed, last)
+        log_day(spark, settings, table, last, version_before)
         short = table.split(".")[1]
-        counts[f"{short}.touched"] = contributions.count()
-        counts[f"{short}.rows"] = spark.table(table).count()
-    record_run(spark, settings, "graph", ds, counts)
+        for d, n in count_by_day(daily, days).items():
+            counts[d][f"{short}.touched"] = n
+        counts[last][f"{short}.rows"] = spark.table(table).count()
+    record_runs(spark, settings, "graph", counts)
     return counts
+
+
+def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
+    return run_range(spark, settings, [ds])[ds]
 
 
 if __name__ == "__main__":
