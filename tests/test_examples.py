@@ -1,15 +1,15 @@
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from jobs.examples import build_examples, carry_recent, event_type_codes
+from jobs.examples import build_examples, carry_recent, event_type_codes, history_events
 
 pytestmark = pytest.mark.spark
 DS = date(2026, 1, 5)
-SCHEMA = (
-    "user_idx int, ts long, item_idx int, type int, new_session int, ord string, is_target boolean"
-)
+PREV = DS - timedelta(days=1)
+SCHEMA = "user_idx int, ts long, item_idx int, type int, new_session int, ord string, is_target boolean, ds date"
+RECENT = "user_idx int, item_seq array<int>, type_seq array<int>, ts_seq array<bigint>, new_session_seq array<int>, ds date"
 
 
 def test_type_codes_reserve_zero() -> None:
@@ -18,15 +18,13 @@ def test_type_codes_reserve_zero() -> None:
 
 def test_examples_see_history_across_days_and_are_padded(spark) -> None:
     events = spark.createDataFrame([
-        (1, 1000, 7, 1, 1, "00000", False),        # from silver.user_recent (yesterday)
-        (1, 2000, 8, 2, 1, "s:00000", True),
-        (1, 2000 + 3600, 9, 2, 0, "s:00001", True),
-        (1, 9000, 5, 1, 1, "t:00000", True),
-        (2, 5000, 3, 1, 1, "u:00000", True),
+        (1, 1000, 7, 1, 1, "00000", False, PREV),        # from silver.user_recent (yesterday)
+        (1, 2000, 8, 2, 1, "s:00000", True, DS),
+        (1, 2000 + 3600, 9, 2, 0, "s:00001", True, DS),
+        (1, 9000, 5, 1, 1, "t:00000", True, DS),
+        (2, 5000, 3, 1, 1, "u:00000", True, DS),
     ], SCHEMA)  # fmt: skip
-    rows = {
-        (r["user_idx"], r["target_item_idx"]): r for r in build_examples(events, 3, DS).collect()
-    }
+    rows = {(r["user_idx"], r["target_item_idx"]): r for r in build_examples(events, 3).collect()}
     assert len(rows) == 4  # one per target event, history rows are not targets
     assert rows[(1, 8)]["item_seq"] == [0, 0, 7] and rows[(1, 8)]["seq_len"] == 1
     assert rows[(1, 9)]["item_seq"] == [0, 7, 8]
@@ -40,8 +38,60 @@ def test_examples_see_history_across_days_and_are_padded(spark) -> None:
 
 def test_carry_recent_keeps_the_last_events_oldest_first(spark) -> None:
     events = spark.createDataFrame(
-        [(1, 100 * n, n, 1, int(n == 0), f"{n:05d}", n > 1) for n in range(5)], SCHEMA
+        [(1, 100 * n, n, 1, int(n == 0), f"{n:05d}", n > 1, DS) for n in range(5)], SCHEMA
     )
     row = carry_recent(events, 3, DS).first()
     assert row["item_seq"] == [2, 3, 4]
     assert row["ts_seq"] == [200, 300, 400]
+
+
+# Three days of user 1 with events out of day order (late and early ones near midnight, as the
+# ingest tolerance lets in) and a tie across days; user 2 in order. (day, ts, item)
+DAYS = [DS + timedelta(days=n) for n in range(3)]
+OUT_OF_ORDER = [
+    (1, 0, 100, 11), (1, 0, 200, 12), (1, 0, 1000, 13),  # 13: late, after day 1's first event
+    (1, 1, 500, 14), (1, 1, 1000, 15), (1, 1, 1100, 16),  # 15: same time as 13
+    (1, 2, 1050, 17), (1, 2, 3000, 18),                   # 17: early, before day 1's 16
+    (2, 0, 100, 21), (2, 1, 2000, 22), (2, 2, 4000, 23), (2, 2, 4100, 24),
+]  # fmt: skip
+
+
+def _targets(spark, days: list[int]):
+    """The events of ``days``; each (user, day) is one session."""
+    return spark.createDataFrame(
+        [(u, ts, item, 1, int(ts == min(t for v, e, t, _ in OUT_OF_ORDER if (v, e) == (u, d))),
+          f"s{u}{d}:{ts:05d}", True, DAYS[d])
+         for u, d, ts, item in OUT_OF_ORDER if d in days],
+        SCHEMA,
+    )  # fmt: skip
+
+
+def _rows(df) -> list[tuple]:
+    return sorted(tuple(tuple(v) if isinstance(v, list) else v for v in r) for r in df.collect())
+
+
+def test_a_range_gives_what_its_nights_give_with_events_out_of_day_order(spark) -> None:
+    length = 2
+    state = spark.createDataFrame(
+        [(1, [9], [1], [50], [1], PREV), (3, [31], [1], [60], [1], PREV)], RECENT
+    )
+    nightly = []
+    for n, day in enumerate(DAYS):
+        targets = _targets(spark, [n])
+        events = targets.unionByName(history_events(state))
+        nightly += _rows(build_examples(events, length))
+        state = carry_recent(events, length, day).localCheckpoint()
+    first_state = spark.createDataFrame(
+        [(1, [9], [1], [50], [1], PREV), (3, [31], [1], [60], [1], PREV)], RECENT
+    )
+    events = _targets(spark, [0, 1, 2]).unionByName(history_events(first_state))
+    assert _rows(build_examples(events, length)) == sorted(nightly)
+    assert _rows(carry_recent(events, length, DAYS[-1])) == _rows(state)
+
+    by_item = {r[6]: r[1] for r in nightly}  # target item -> item_seq
+    # day 2's night carries day 1's last two events (12 at 200, 13 at 1000): 14 (at 500) sees
+    # only 12 before it, not 11, which a window over all days would show
+    assert by_item[14] == (0, 12)
+    assert by_item[15] == (14, 13)  # the tie at 1000: the earlier day's event first
+    # day 3 carries 15 and 16 (at 1100): 17 (at 1050) sees 15 only, not 13 as a window would
+    assert by_item[17] == (0, 15)
