@@ -53,7 +53,7 @@ def read_arrow(
     files = live_files(open_table(settings, name), days)
     if not files:
         raise TableNotReady(f"{name} has no rows for ds in {days}: run the ETL for those days")
-    return pq.read_table(files, columns=columns)
+    return pq.read_table(files, columns=columns, partitioning=None)  # ds=... folders: not columns
 
 
 def row_count(files: list[str]) -> int:

@@ -19,7 +19,8 @@ class SeenItems:
     dense (B, I) mask only ever exists for one chunk of users."""
 
     def __init__(self, user_idx: Tensor, item_idx: Tensor, num_users: int) -> None:
-        order = torch.argsort(user_idx * (item_idx.max() + 1) + item_idx)
+        order = torch.argsort(item_idx, stable=True)
+        order = order[torch.argsort(user_idx[order], stable=True)]
         users, self.items = user_idx[order], item_idx[order]
         self.offsets = torch.zeros(num_users + 1, dtype=torch.long)
         self.offsets[1:] = torch.bincount(users, minlength=num_users).cumsum(0)

@@ -94,6 +94,14 @@ def warm_start(model: nn.Module, previous: dict[str, Tensor]) -> list[str]:
     return skipped
 
 
+def same_model(saved: dict, config: TrainConfig) -> bool:
+    """A checkpoint resumes a run with the same config up to when to stop (which may be raised)."""
+    stopping = {"max_epochs", "patience"}
+    return {k: v for k, v in saved.items() if k not in stopping} == config.model_dump(
+        exclude=stopping
+    )
+
+
 def save_atomic(obj: object, path: Path) -> None:
     """A crash while saving leaves the previous file intact."""
     tmp = path.with_suffix(".tmp")
@@ -141,9 +149,10 @@ def fit(
     state = {"epoch": 0, "best_epoch": 0, "best_valid": {"ndcg@10": -1.0}, "history": []}
     if last_path.exists():
         saved = torch.load(last_path, map_location=device, weights_only=False)
-        if saved["config"] == config.model_dump():
+        if same_model(saved["config"], config):
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
+            torch.set_rng_state(saved["rng"])  # dropout continues as if never interrupted
             state = saved["state"]
     ddp = world_size > 1
     trained = (
@@ -160,9 +169,12 @@ def fit(
         model.train()
         started, rows, loss_sum = time.perf_counter(), 0, 0.0
         batches = EpochBatches(
-            data.files, config.batch_size, seed=config.seed * 1000 + epoch, rank=rank,
+            data.files,
+            max(1, config.batch_size // world_size),  # the same global batch for any world size
+            seed=config.seed * 1000 + epoch,
+            rank=rank,
             world_size=world_size,
-        )  # fmt: skip
+        )
         with (
             _progress(show_progress and rank == 0, epoch, data.files.rows) as bar,
             trained.join() if ddp else nullcontext(),
@@ -203,6 +215,7 @@ def fit(
                     "config": config.model_dump(),
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
+                    "rng": torch.get_rng_state(),
                     "state": state,
                 },
                 last_path,

@@ -1,0 +1,78 @@
+"""One run that compares, on the same Protocol A split: the fused model, its LSTM-only and
+GCN-only ablations, popularity and item-KNN. Used by ``interest evaluate`` and the ML-100K
+benchmark."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from jobs.config import Settings
+from models.baselines import ItemKNN, Popularity
+from models.config import TrainConfig
+from models.metrics import METRICS
+from models.protocol_a import ProtocolA, build_protocol_a, last_state_day, model_scorer
+from models.train import FitResult, build_model, fit, pick_device
+from models.training_data import load_train_data
+
+
+def train_and_test(
+    config: TrainConfig, data, protocol: ProtocolA, run_dir: Path, show_progress: bool = True
+) -> tuple[FitResult, dict[str, float]]:
+    """Trains with early stopping on validation, then scores the best epoch's weights on test."""
+    result = fit(config, data, protocol.validate, run_dir, show_progress=show_progress)
+    device = pick_device()
+    model = build_model(config, data).to(device)
+    model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device))
+    model.eval()
+    return result, protocol.test_metrics(model_scorer(model, data.graph.to(device)), device)
+
+
+def compare(
+    settings: Settings,
+    held_out: Path,
+    seeds: list[int],
+    configs: dict[str, TrainConfig],
+    run_root: Path,
+    show_progress: bool = True,
+) -> dict:
+    """{"protocol": "A", "seeds": [...], "models": {name: {metric: [per seed], "train_s": [...]}}}
+    plus each neural run's best epoch and validation metrics under "valid"."""
+    as_of = date.fromisoformat(last_state_day(settings))
+    data = load_train_data(settings, as_of)
+    protocol = build_protocol_a(settings, held_out, data.num_users, data.num_items)
+    device = pick_device()
+    models: dict[str, dict[str, list[float]]] = {}
+    valid: dict[str, list[dict]] = {}
+
+    def add(name: str, metrics: dict[str, float], train_s: float) -> None:
+        row = models.setdefault(name, {m: [] for m in (*METRICS, "train_s")})
+        for metric in METRICS:
+            row[metric].append(round(metrics[metric], 4))
+        row["train_s"].append(round(train_s, 1))
+
+    baselines = {
+        "popularity": lambda: Popularity(protocol.train_targets, data.num_items),
+        "item_knn": lambda: ItemKNN.from_table(settings, as_of, data.num_items),
+    }
+    for name, config in configs.items():
+        for seed in seeds:
+            run_dir = run_root / f"{name}-seed{seed}"
+            seeded = config.model_copy(update={"seed": seed})
+            result, test = train_and_test(seeded, data, protocol, run_dir, show_progress)
+            add(name, test, result.train_s)
+            valid.setdefault(name, []).append(
+                {"seed": seed, "best_epoch": result.best_epoch, **result.best_valid,
+                 "examples_per_s": round(result.examples_per_s)}
+            )  # fmt: skip
+    for name, make in baselines.items():
+        started = time.perf_counter()
+        scorer = make()
+        fit_s = time.perf_counter() - started
+        test = protocol.test_metrics(scorer, device)
+        for _ in seeds:  # deterministic: the same figure for every seed
+            add(name, test, fit_s)
+    return {"protocol": "A", "seeds": seeds, "models": models, "valid": valid}

@@ -1,0 +1,64 @@
+"""Data-parallel training: several processes (torch DDP) from the same entry point.
+
+gloo on CPU, NCCL when every rank has a GPU. Each rank reads its own Petastorm shard; gradients are
+averaged every step, so the ranks hold identical weights and take identical early-stopping
+decisions. Rank 0 writes the checkpoints and returns the result.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from models.config import TrainConfig
+from models.train import FitResult, TrainData, Validator, fit
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rank_main(
+    rank: int,
+    world_size: int,
+    port: int,
+    config: TrainConfig,
+    data: TrainData,
+    validate: Validator,
+    run_dir: Path,
+    results: mp.SimpleQueue,
+) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
+    dist.init_process_group(backend, rank=rank, world_size=world_size)
+    try:
+        result = fit(config, data, validate, run_dir, rank=rank, world_size=world_size)
+        if rank == 0:
+            results.put(result)
+    finally:
+        dist.destroy_process_group()
+
+
+def fit_parallel(
+    config: TrainConfig, data: TrainData, validate: Validator, run_dir: Path, processes: int
+) -> FitResult:
+    """``fit`` on ``processes`` ranks of one machine; with 1 it is plain ``fit`` in-process."""
+    if processes <= 1:
+        return fit(config, data, validate, run_dir)
+    context = mp.get_context("spawn")
+    results = context.SimpleQueue()
+    mp.start_processes(
+        _rank_main,
+        args=(processes, free_port(), config, data, validate, run_dir, results),
+        nprocs=processes,
+        start_method="spawn",
+    )
+    return results.get()

@@ -1,0 +1,46 @@
+"""Next-day evaluation (Protocol B, what production sees): a model trained on ds <= D ranks, for
+every event of day D + 1, the event's item given the events before it. Nothing is masked, since
+users do come back to items they know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import torch
+
+from jobs.config import Settings
+from jobs.tables import GOLD_EXAMPLES
+from models.batch import EXAMPLE_COLUMNS, Batch, batch_from_columns
+from models.graph import Graph
+from models.interest_model import InterestModel
+from models.lake import read_arrow
+from models.protocol_a import model_scorer
+from models.ranking import Scorer, SeenItems, evaluate
+
+
+@dataclass
+class NextDay:
+    rows: Batch
+    num_users: int
+    num_items: int
+
+    @classmethod
+    def of(cls, settings: Settings, day: date, num_users: int, num_items: int) -> NextDay:
+        table = read_arrow(settings, GOLD_EXAMPLES, EXAMPLE_COLUMNS, (day, day))
+        columns = {c: table[c].to_numpy(zero_copy_only=False) for c in EXAMPLE_COLUMNS}
+        for name in ("item_seq", "type_seq", "gap_seq", "new_session_seq"):
+            columns[name] = np.stack(columns[name])  # an array of per-row arrays -> (N, L)
+        return cls(batch_from_columns(columns), num_users, num_items)
+
+    def metrics(self, scorer: Scorer, device: torch.device) -> dict[str, float]:
+        nothing = SeenItems(
+            torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), self.num_users
+        )
+        return evaluate(scorer, self.rows, nothing, self.num_items, device)
+
+    def validate(
+        self, model: InterestModel, graph: Graph, device: torch.device
+    ) -> dict[str, float]:
+        return self.metrics(model_scorer(model, graph), device)

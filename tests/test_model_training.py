@@ -1,0 +1,111 @@
+"""Training on a tiny synthetic warehouse built by the real ETL (Spark + Delta), read back by
+Petastorm: the fused model beats popularity next day, the row-count guard fails short epochs,
+a resumed run equals an uninterrupted one, and 2-process DDP trains as well."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import torch
+from petastorm import make_batch_reader
+
+from jobs.pipeline import parse_steps, run_days
+from jobs.synthetic import SyntheticSpec, generate
+from models.baselines import Popularity
+from models.config import TrainConfig
+from models.distributed import fit_parallel
+from models.examples_reader import EpochBatches, ShortRead
+from models.lake import read_arrow
+from models.next_day import NextDay
+from models.train import build_model, fit
+from models.training_data import load_train_data
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+FIRST, TRAIN_LAST, EVAL_DAY = date(2026, 5, 1), date(2026, 5, 3), date(2026, 5, 4)
+TINY = TrainConfig(dim=16, batch_size=64, max_epochs=4, patience=2, lr=5e-3, dropout=0.1)
+
+
+@pytest.fixture(scope="module")
+def warehouse(spark, tmp_path_factory):
+    from jobs.config import Settings
+    from jobs.tables import TABLES, VIEWS, register_tables
+
+    settings = Settings(home=tmp_path_factory.mktemp("model-home"), spark_shuffle_partitions=1)
+    for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
+        spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
+    register_tables(spark, settings)
+    spec = SyntheticSpec(
+        start=FIRST, days=4, events_per_day=1500, users=150, items=120, clusters=6,
+        bad_fraction=0.0, seed=5,
+    )  # fmt: skip
+    list(generate(spec, settings.raw_dir))
+    list(run_days(spark, settings, FIRST, EVAL_DAY, parse_steps(None)))
+    return settings
+
+
+@pytest.fixture(scope="module")
+def data(warehouse):
+    return load_train_data(warehouse, TRAIN_LAST)
+
+
+@pytest.fixture(scope="module")
+def next_day(warehouse, data):
+    return NextDay.of(warehouse, EVAL_DAY, data.num_users, data.num_items)
+
+
+def test_examples_are_read_whole_by_petastorm(warehouse, data):
+    expected = read_arrow(warehouse, "gold.training_examples", ["user_idx"], (None, TRAIN_LAST))
+    epoch = EpochBatches(data.files, batch_size=100, seed=1)
+    rows = sum(len(b) for b in epoch)
+    assert rows == data.files.rows == expected.num_rows == 4500
+    epoch.check()
+
+
+def test_a_short_read_fails_the_epoch(data):
+    def loses_a_file(urls, **kwargs):
+        return make_batch_reader(urls[1:], **kwargs)
+
+    assert len(data.files.urls) > 1
+    epoch = EpochBatches(data.files, batch_size=100, seed=1, make_reader=loses_a_file)
+    with pytest.raises(ShortRead, match="refusing to train on partial data"):
+        for _ in epoch:
+            pass
+        epoch.check()
+
+
+def test_fused_model_beats_popularity_next_day(data, next_day, tmp_path):
+    result = fit(TINY, data, next_day.validate, tmp_path, show_progress=False)
+    pop = next_day.metrics(Popularity(train_targets(data), data.num_items), torch.device("cpu"))
+    assert result.best_valid["ndcg@10"] > pop["ndcg@10"] * 1.2, (result.best_valid, pop)
+    assert result.best_valid["recall@10"] > pop["recall@10"], (result.best_valid, pop)
+
+
+def test_resume_after_a_crash_equals_an_uninterrupted_run(data, next_day, tmp_path):
+    config = TINY.model_copy(update={"max_epochs": 2, "patience": 5})
+    straight = fit(config, data, next_day.validate, tmp_path / "straight", show_progress=False)
+    first = fit(config.model_copy(update={"max_epochs": 1}), data, next_day.validate,
+                tmp_path / "resumed", show_progress=False)  # fmt: skip
+    assert first.epochs == 1
+    # as if the process died after epoch 1: a new run finds last.pt and goes on from there
+    resumed = fit(config, data, next_day.validate, tmp_path / "resumed", show_progress=False)
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
+    assert resumed.history[-1]["loss"] == pytest.approx(straight.history[-1]["loss"], rel=1e-5)
+    a = torch.load(tmp_path / "straight" / "last.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "resumed" / "last.pt", weights_only=False)["model"]
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], msg=name)
+
+
+def test_two_process_ddp_trains_to_equivalent_quality(data, next_day, tmp_path):
+    single = fit(TINY, data, next_day.validate, tmp_path / "one", show_progress=False)
+    double = fit_parallel(TINY, data, next_day.validate, tmp_path / "two", processes=2)
+    assert double.epochs >= 2 and (tmp_path / "two" / "best.pt").exists()
+    assert double.best_valid["ndcg@10"] > 0.8 * single.best_valid["ndcg@10"], (single, double)
+    model = build_model(TINY, data)
+    model.load_state_dict(torch.load(tmp_path / "two" / "best.pt"))
+
+
+def train_targets(data) -> torch.Tensor:
+    epoch = EpochBatches(data.files, batch_size=1000, seed=0)
+    return torch.cat([b.target for b in epoch])
