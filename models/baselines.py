@@ -11,7 +11,7 @@ from torch import Tensor
 from jobs.config import Settings
 from jobs.tables import GOLD_COOCCURRENCE
 from models.batch import Batch
-from models.graph import decayed_weights
+from models.graph import decayed_weights, version_as_of
 from models.lake import read_arrow
 
 
@@ -46,9 +46,9 @@ class ItemKNN:
 
     @classmethod
     def from_table(cls, settings: Settings, as_of: date, num_items: int) -> ItemKNN:
-        edges = read_arrow(
-            settings, GOLD_COOCCURRENCE, ["item_idx", "neighbour_idx", "weight", "updated_ds"]
-        )
+        columns = ["item_idx", "neighbour_idx", "weight", "updated_ds"]
+        version = version_as_of(settings, GOLD_COOCCURRENCE, as_of)
+        edges = read_arrow(settings, GOLD_COOCCURRENCE, columns, version=version)
         weight = decayed_weights(
             edges["weight"].to_numpy(),
             edges["updated_ds"].to_numpy(),
@@ -56,8 +56,8 @@ class ItemKNN:
             settings.half_life_days,
         )
         return cls(
-            torch.as_tensor(edges["item_idx"].to_numpy(), dtype=torch.long),
-            torch.as_tensor(edges["neighbour_idx"].to_numpy(), dtype=torch.long),
+            torch.tensor(edges["item_idx"].to_numpy(), dtype=torch.long),
+            torch.tensor(edges["neighbour_idx"].to_numpy(), dtype=torch.long),
             torch.as_tensor(weight),
             num_items,
         )

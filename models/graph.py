@@ -12,8 +12,9 @@ from torch import Tensor
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from jobs.config import Settings
+from jobs.graph import COMMIT_MARK, parse_tag
 from jobs.tables import GOLD_AFFINITY
-from models.lake import read_arrow
+from models.lake import TableNotReady, open_table, read_arrow
 
 
 @dataclass
@@ -47,8 +48,8 @@ def build_graph(
 ) -> Graph:
     """A symmetric graph from user-item edges; weights are log1p-damped (a heavy user's hundreds of
     events should not drown the rest) before LightGCN's symmetric normalisation."""
-    users = torch.as_tensor(user_idx, dtype=torch.long)
-    items = torch.as_tensor(item_idx, dtype=torch.long) + num_users
+    users = torch.tensor(user_idx, dtype=torch.long)
+    items = torch.tensor(item_idx, dtype=torch.long) + num_users
     edge_index = torch.stack([torch.cat([users, items]), torch.cat([items, users])])
     damped = torch.log1p(torch.as_tensor(weight, dtype=torch.float32)).repeat(2)
     edge_index, edge_weight = gcn_norm(
@@ -57,11 +58,26 @@ def build_graph(
     return Graph(edge_index, edge_weight, num_users, num_items)
 
 
+def version_as_of(settings: Settings, name: str, day: date) -> int:
+    """The version of a graph table holding every day up to ``day`` and none after: its latest
+    commit whose tag (jobs.graph) ends on or before ``day``. Training for night D reads the graph
+    as of D - 1, so the day it is validated on never leaks into its long-term input."""
+    absorbed = [
+        (parse_tag(h["userMetadata"])[1], h["version"])
+        for h in open_table(settings, name).history()
+        if (h.get("userMetadata") or "").startswith(COMMIT_MARK)
+    ]
+    fitting = [(last, version) for last, version in absorbed if last <= day]
+    if not fitting:
+        raise TableNotReady(f"{name} has no version holding only days up to {day}")
+    return max(fitting)[1]
+
+
 def load_graph(settings: Settings, as_of: date, num_users: int, num_items: int) -> Graph:
-    """gold.user_item_affinity decayed to ``as_of``, as a Graph."""
-    edges: pa.Table = read_arrow(
-        settings, GOLD_AFFINITY, ["user_idx", "item_idx", "weight", "updated_ds"]
-    )
+    """gold.user_item_affinity as of ``as_of`` (time travel) with weights decayed to that day."""
+    columns = ["user_idx", "item_idx", "weight", "updated_ds"]
+    version = version_as_of(settings, GOLD_AFFINITY, as_of)
+    edges: pa.Table = read_arrow(settings, GOLD_AFFINITY, columns, version=version)
     weight = decayed_weights(
         edges["weight"].to_numpy(),
         edges["updated_ds"].to_numpy(),

@@ -21,11 +21,12 @@ class TableNotReady(RuntimeError):
     """A table the model needs is missing, empty, or unsafe to read file by file."""
 
 
-def open_table(settings: Settings, name: str) -> DeltaTable:
+def open_table(settings: Settings, name: str, version: int | None = None) -> DeltaTable:
+    """The table at its latest version, or at ``version`` (Delta time travel)."""
     path = settings.table_path(name)
     if not DeltaTable.is_deltatable(str(path)):
         raise TableNotReady(f"{name} does not exist at {path}: run the ETL first (interest etl)")
-    return DeltaTable(str(path))
+    return DeltaTable(str(path), version=version)
 
 
 DayRange = tuple[date | None, date | None]  # (first, last) ds, either open
@@ -48,9 +49,10 @@ def read_arrow(
     name: str,
     columns: list[str] | None = None,
     days: DayRange = (None, None),
+    version: int | None = None,
 ) -> pa.Table:
-    """The rows of a table (or of its partitions ds in ``days``) as one Arrow table."""
-    files = live_files(open_table(settings, name), days)
+    """The rows of a table (or of its partitions ds in ``days``, at ``version``) in Arrow."""
+    files = live_files(open_table(settings, name, version), days)
     if not files:
         raise TableNotReady(f"{name} has no rows for ds in {days}: run the ETL for those days")
     return pq.read_table(files, columns=columns, partitioning=None)  # ds=... folders: not columns

@@ -199,8 +199,8 @@ def build_protocol_a(
         for h, item, ts in zip(histories, held.valid_item, held.valid_ts, strict=True)
     ]
     examples = read_arrow(settings, GOLD_EXAMPLES, ["user_idx", "target_item_idx"])
-    users = torch.as_tensor(examples["user_idx"].to_numpy(), dtype=torch.long)
-    items = torch.as_tensor(examples["target_item_idx"].to_numpy(), dtype=torch.long)
+    users = torch.tensor(examples["user_idx"].to_numpy(), dtype=torch.long)
+    items = torch.tensor(examples["target_item_idx"].to_numpy(), dtype=torch.long)
     return ProtocolA(
         valid=sequence_inputs(histories, held.valid_item, held.valid_ts, held.user_idx, length),
         test=sequence_inputs(with_valid, held.test_item, held.test_ts, held.user_idx, length),
