@@ -129,8 +129,17 @@ def etl(
     steps: Annotated[
         str | None, typer.Option(help=f"Comma-separated subset of: {', '.join(STEPS)}.")
     ] = None,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk",
+            help="Run each step once over the whole range (initial load of history) instead "
+            "of day by day; same tables, much less fixed cost per day.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the ETL steps for a day or a range, in order, in one spark-submit."""
+    """Run the ETL steps for a day or a range, in order, in one spark-submit. Days without raw
+    data inside a range are skipped."""
     settings = settings_or_fail()
     start, end = day_range(ds, first, last)
     try:
@@ -138,18 +147,25 @@ def etl(
     except ValueError as exc:
         raise fail(str(exc)) from None
     args = ["--from", start.isoformat(), "--to", end.isoformat(), "--steps", ",".join(names)]
-    total = len(list(days(start, end))) * len(names)
+    args += ["--bulk"] if bulk else []
+    total = len(names) if bulk else len(list(days(start, end))) * len(names)
     with _progress() as progress:
-        task = progress.add_task(f"ETL {start} .. {end}", total=total)
+        task = progress.add_task(f"ETL {start} .. {end}{' (bulk)' if bulk else ''}", total=total)
 
         def on_line(line: str) -> None:
-            if line.startswith("{"):
-                record = json.loads(line)
-                progress.advance(task)
-                progress.console.print(
-                    f"{record['ds']} {record['step']:<10} {record['seconds']:>7.1f}s  "
-                    + ", ".join(f"{k}={v}" for k, v in record["counts"].items())
-                )
+            if not line.startswith("{"):
+                return
+            record = json.loads(line)
+            if "skipped" in record:
+                progress.advance(task, 0 if bulk else len(names))
+                progress.console.print(f"{record['ds']} skipped: {record['skipped']}")
+                return
+            progress.advance(task)
+            in_days = f" ({record['days']} days)" if "days" in record else ""
+            progress.console.print(
+                f"{record['ds']} {record['step']:<10} {record['seconds']:>7.1f}s{in_days}  "
+                + ", ".join(f"{k}={v}" for k, v in record["counts"].items())
+            )
 
         _submit(settings, "pipeline", args, on_line)
 

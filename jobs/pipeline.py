@@ -1,8 +1,17 @@
 """The ETL steps in order, for one day or a range of days, in ONE Spark session.
 
-``spark-submit jobs/pipeline.py --from 2026-01-01 --to 2026-01-07 [--steps ingest,graph]``. The
-Airflow DAG runs the same steps one task each; this entry point is for the CLI, backfills by
-hand and benchmarks, where a JVM start per step and day would dominate.
+``spark-submit jobs/pipeline.py --from 2026-01-01 --to 2026-01-07 [--steps ingest,graph]
+[--bulk]``. The Airflow DAG runs the same steps one task each; this entry point is for the CLI,
+backfills by hand and benchmarks, where a JVM start per step and day would dominate.
+
+Day by day (default), each step runs for each day, as the nightly DAG does. With ``--bulk``
+(initial load of history), each step runs ONCE over the whole range, with one commit per table,
+and writes what day by day writes (see each step's ``run_range``; the graph prunes once at the
+end, and silver.user_recent keeps the last day's state only).
+
+Days of a range whose raw folder holds no data (MovieLens has such gaps) are skipped in both
+modes, as if the range had a hole there: no partition and no ops.job_runs row is written for
+them. A single day with no raw data is an error (for a nightly run: the data has not landed).
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 from pyspark.sql import SparkSession
@@ -21,12 +30,21 @@ from jobs.jobmain import JobRun, one_line_errors
 from jobs.spark import build_session
 from jobs.tables import register_tables
 
+RangeRun = Callable[[SparkSession, Settings, list[date]], dict[date, dict[str, int]]]
+
 STEPS: dict[str, JobRun] = {
     "ingest": ingest.run,
     "sessionize": sessionize.run,
     "ids": ids.run,
     "graph": graph.run,
     "examples": examples.run,
+}
+RANGE_STEPS: dict[str, RangeRun] = {
+    "ingest": ingest.run_range,
+    "sessionize": sessionize.run_range,
+    "ids": ids.run_range,
+    "graph": graph.run_range,
+    "examples": examples.run_range,
 }
 
 
@@ -47,11 +65,37 @@ def parse_steps(text: str | None) -> list[str]:
     return [n for n in STEPS if n in names]  # always in pipeline order
 
 
+def days_to_run(settings: Settings, first: date, last: date) -> list[date]:
+    """The days of the range that have raw data; none at all is an error."""
+    present = ingest.days_with_raw_data(settings, first, last)
+    if present:
+        return present
+    if first == last:
+        folder = settings.raw_day_dir(first.isoformat())
+        raise ingest.NoRawData(
+            f"no raw data for this day: {folder} has no .jsonl/.csv/.parquet file"
+        )
+    raise ingest.NoRawData(
+        f"no raw data from {first} to {last}: no ds=... folder under {settings.raw_dir} "
+        "with a .jsonl/.csv/.parquet file"
+    )
+
+
+def skipped(day: date) -> dict:
+    return {"ds": day.isoformat(), "step": "skip", "counts": {}, "seconds": 0.0,
+            "skipped": "no raw data"}  # fmt: skip
+
+
 def run_days(
     spark: SparkSession, settings: Settings, first: date, last: date, steps: list[str]
 ) -> Iterator[dict]:
-    """Runs the steps day by day; yields one record per (day, step) with counts and seconds."""
+    """Runs the steps day by day; yields one record per (day, step) with counts and seconds,
+    and one 'skip' record per day without raw data."""
+    present = set(days_to_run(settings, first, last))
     for ds in days(first, last):
+        if ds not in present:
+            yield skipped(ds)
+            continue
         for step in steps:
             started = time.perf_counter()
             counts = STEPS[step](spark, settings, ds)
@@ -63,19 +107,54 @@ def run_days(
             }
 
 
+def run_bulk(
+    spark: SparkSession, settings: Settings, first: date, last: date, steps: list[str]
+) -> Iterator[dict]:
+    """Runs each step once over the range; yields one 'skip' record per day without raw data,
+    then one record per step with its seconds and its counts summed over the days (see
+    ``range_summary``; each day's own counts are in ops.job_runs)."""
+    present = days_to_run(settings, first, last)
+    yield from (skipped(d) for d in days(first, last) if d not in set(present))
+    for step in steps:
+        started = time.perf_counter()
+        per_day = RANGE_STEPS[step](spark, settings, present)
+        yield {
+            "ds": f"{first.isoformat()}..{last.isoformat()}",
+            "step": step,
+            "days": len(present),
+            "counts": range_summary(per_day),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+
+
+def range_summary(per_day: dict[date, dict[str, int]]) -> dict[str, int]:
+    """A step's counts over several days: sums, except for levels (totals, table rows, users in
+    state), which are the last day's."""
+    out: dict[str, int] = {}
+    for ds in sorted(per_day):
+        for key, value in per_day[ds].items():
+            level = key.startswith("total_") or key.endswith(".rows") or key == "users_in_state"
+            out[key] = value if level else out.get(key, 0) + value
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
     parser.add_argument("--from", dest="first", required=True, type=date.fromisoformat)
     parser.add_argument("--to", dest="last", type=date.fromisoformat)
     parser.add_argument("--steps", help=f"comma-separated subset of {','.join(STEPS)}")
+    parser.add_argument(
+        "--bulk", action="store_true", help="run each step once over the whole range"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     steps = parse_steps(args.steps)
+    runner = run_bulk if args.bulk else run_days
     spark = build_session("interest-pipeline", settings)
     try:
         register_tables(spark, settings)
         with one_line_errors("pipeline"):
-            for record in run_days(spark, settings, args.first, args.last or args.first, steps):
+            for record in runner(spark, settings, args.first, args.last or args.first, steps):
                 print(json.dumps(record), flush=True)
     finally:
         spark.stop()

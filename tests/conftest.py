@@ -28,12 +28,14 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 @pytest.fixture
 def make_warehouse(spark, tmp_path: Path) -> Callable:
-    """Returns settings over a fresh warehouse under tmp_path, with the tables registered."""
+    """Returns settings over a fresh warehouse under tmp_path (or ``home``), with the tables
+    registered (a second call switches the session's tables to the new warehouse)."""
     from jobs.config import Settings
     from jobs.tables import TABLES, VIEWS, register_tables
 
-    def make(**overrides):
-        settings = Settings(home=tmp_path / "home", spark_shuffle_partitions=1, **overrides)
+    def make(home: Path | None = None, **overrides):
+        home = home or tmp_path / "home"
+        settings = Settings(home=home, spark_shuffle_partitions=1, **overrides)
         for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
             spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
         register_tables(spark, settings)
