@@ -14,7 +14,8 @@ from jobs.config import Settings
 from models.baselines import ItemKNN, Popularity
 from models.config import TrainConfig
 from models.metrics import METRICS
-from models.protocol_a import ProtocolA, build_protocol_a, last_state_day, model_scorer
+from models.protocol_a import ProtocolA, build_protocol_a, last_state_day
+from models.ranking import model_scorer
 from models.train import FitResult, build_model, fit, pick_device
 from models.training_data import load_train_data
 

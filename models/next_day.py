@@ -16,8 +16,7 @@ from models.batch import EXAMPLE_COLUMNS, Batch, batch_from_columns
 from models.graph import Graph
 from models.interest_model import InterestModel
 from models.lake import read_arrow
-from models.protocol_a import model_scorer
-from models.ranking import Scorer, SeenItems, evaluate
+from models.ranking import Scorer, SeenItems, evaluate, model_scorer
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,10 @@ from jobs.examples import event_type_codes
 from jobs.tables import GOLD_EXAMPLES, SILVER_ITEM_IDS, SILVER_USER_IDS, SILVER_USER_RECENT
 from models.batch import Batch
 from models.graph import Graph
-from models.interest_model import InterestModel, score
+from models.history import EMPTY_HISTORY, append_event, read_histories, sequence_inputs
+from models.interest_model import InterestModel
 from models.lake import TableNotReady, open_table, read_arrow
-from models.ranking import Scorer, SeenItems, evaluate
-
-STATE_COLUMNS = ["user_idx", "item_seq", "type_seq", "ts_seq", "new_session_seq"]
+from models.ranking import Scorer, SeenItems, evaluate, model_scorer
 
 
 class BadHeldOut(ValueError):
@@ -69,14 +68,6 @@ class ProtocolA:
         )
 
 
-def model_scorer(model: InterestModel, graph: Graph) -> Scorer:
-    def scores(batch: Batch) -> Tensor:
-        with torch.no_grad():
-            return score(*model(batch, graph))
-
-    return scores
-
-
 def parse_ts(value: str | int | float) -> int:
     if isinstance(value, int | float):
         return int(value)
@@ -108,75 +99,11 @@ def read_held_out(path: Path, user_ids: dict[str, int], item_ids: dict[str, int]
     )  # fmt: skip
 
 
-def left_pad(rows: list[np.ndarray], length: int, dtype: type) -> np.ndarray:
-    out = np.zeros((len(rows), length), dtype=dtype)
-    for i, row in enumerate(rows):
-        row = row[-length:]
-        if len(row):
-            out[i, length - len(row) :] = row
-    return out
-
-
-def sequence_inputs(
-    histories: list[dict[str, np.ndarray]], target_item: np.ndarray, target_ts: np.ndarray,
-    user_idx: np.ndarray, length: int,
-) -> Batch:  # fmt: skip
-    """Inputs as gold.training_examples builds them: last ``length`` events, left-padded, with
-    gaps log1p(hours before the target time) (clamped at 0, as the ETL does)."""
-    gaps = [
-        np.log1p(np.maximum(t - h["ts"][-length:], 0) / 3600.0).astype(np.float32)
-        for h, t in zip(histories, target_ts, strict=True)
-    ]
-    columns = {
-        "user_idx": user_idx,
-        "item_seq": left_pad([h["item"] for h in histories], length, np.int64),
-        "type_seq": left_pad([h["type"] for h in histories], length, np.int64),
-        "gap_seq": left_pad(gaps, length, np.float32),
-        "new_session_seq": left_pad([h["new_session"] for h in histories], length, np.int64),
-        "seq_len": np.array([min(len(h["item"]), length) for h in histories], dtype=np.int64),
-        "target_item_idx": target_item,
-    }
-    return Batch(**{k: torch.as_tensor(v) for k, v in columns.items() if k != "target_item_idx"},
-                 target=torch.as_tensor(target_item))  # fmt: skip
-
-
-def append_event(
-    history: dict[str, np.ndarray], item: int, ts: int, type_code: int, gap_seconds: int
-) -> dict[str, np.ndarray]:
-    """The history with one more event at the end (a new session after the inactivity gap)."""
-    new_session = int(len(history["ts"]) == 0 or ts - history["ts"][-1] > gap_seconds)
-    return {
-        "item": np.append(history["item"], item),
-        "type": np.append(history["type"], type_code),
-        "ts": np.append(history["ts"], ts),
-        "new_session": np.append(history["new_session"], new_session),
-    }
-
-
 def last_state_day(settings: Settings) -> str:
     days = [p["ds"] for p in open_table(settings, SILVER_USER_RECENT).partitions()]
     if not days:
         raise TableNotReady(f"{SILVER_USER_RECENT} is empty: run the ETL first")
     return max(days)
-
-
-def load_histories(settings: Settings, users: np.ndarray) -> list[dict[str, np.ndarray]]:
-    ds = np.datetime64(last_state_day(settings)).astype(object)
-    state = read_arrow(settings, SILVER_USER_RECENT, STATE_COLUMNS, days=(ds, ds)).to_pylist()
-    by_user = {r["user_idx"]: r for r in state}
-    empty = {k: np.zeros(0, dtype=np.int64) for k in ("item", "type", "ts", "new_session")}
-    out = []
-    for user in users.tolist():
-        r = by_user.get(user)
-        out.append(
-            empty if r is None else {
-                "item": np.array(r["item_seq"], dtype=np.int64),
-                "type": np.array(r["type_seq"], dtype=np.int64),
-                "ts": np.array(r["ts_seq"], dtype=np.int64),
-                "new_session": np.array(r["new_session_seq"], dtype=np.int64),
-            }
-        )  # fmt: skip
-    return out
 
 
 def id_map(settings: Settings, table: str, key: str, idx: str) -> dict[str, int]:
@@ -191,7 +118,8 @@ def build_protocol_a(
     item_ids = id_map(settings, SILVER_ITEM_IDS, "item_id", "item_idx")
     held = read_held_out(held_out_path, user_ids, item_ids)
     length = settings.sequence_length
-    histories = load_histories(settings, held.user_idx)
+    state = read_histories(settings, date.fromisoformat(last_state_day(settings)))
+    histories = [state.get(user, EMPTY_HISTORY) for user in held.user_idx.tolist()]
     rating = event_type_codes(settings.event_weights)["rating"]
     gap = settings.session_gap_minutes * 60
     with_valid = [

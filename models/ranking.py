@@ -8,10 +8,20 @@ import torch
 from torch import Tensor
 
 from models.batch import Batch
+from models.graph import Graph
+from models.interest_model import InterestModel, score
 from models.metrics import metrics_from_ranks, target_ranks
 
 # A scorer maps a batch (on its device) to scores over every item, shape (B, num_items).
 Scorer = Callable[[Batch], Tensor]
+
+
+def model_scorer(model: InterestModel, graph: Graph) -> Scorer:
+    def scores(batch: Batch) -> Tensor:
+        with torch.no_grad():
+            return score(*model(batch, graph))
+
+    return scores
 
 
 class SeenItems:

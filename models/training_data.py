@@ -27,7 +27,8 @@ def item_log_q(target_items: np.ndarray, num_items: int) -> torch.Tensor:
     """log of the items' share of training targets (add-one smoothed): q for sampled softmax."""
     counts = np.bincount(target_items, minlength=num_items).astype(np.float64) + 1.0
     counts[0] = 0.0
-    return torch.as_tensor(np.log(counts / counts.sum()), dtype=torch.float32)
+    with np.errstate(divide="ignore"):  # the padding item: log 0 = -inf, never sampled
+        return torch.as_tensor(np.log(counts / counts.sum()), dtype=torch.float32)
 
 
 def load_train_data(settings: Settings, as_of: date, first: date | None = None) -> TrainData:
