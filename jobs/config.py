@@ -66,10 +66,22 @@ class Settings(BaseSettings):
     sequence_length: int = Field(
         default=50, ge=1, description="L: recent items per training example."
     )
-    examples_lookback_days: int = Field(
-        default=30,
+    train_days: int = Field(
+        default=30, ge=1, description="Nightly training reads the examples of this many days."
+    )
+    train_processes: int = Field(
+        default=1, ge=1, description="Data-parallel training processes (torch DDP)."
+    )
+    short_term_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="A user with no event this recent has no short-term part (gate 0).",
+    )
+    publish_margin: float = Field(
+        default=0.05,
         ge=0,
-        description="Days of earlier sessions read to fill a training example's history.",
+        description="The gate refuses a model whose test NDCG@10 is below the last published "
+        "model's by more than this fraction.",
     )
 
     @property
@@ -87,3 +99,12 @@ class Settings(BaseSettings):
 
     def raw_day_dir(self, ds: str) -> Path:
         return self.raw_dir / f"ds={ds}"
+
+    @property
+    def models_dir(self) -> Path:
+        """Trained models, one folder per model version."""
+        return self.home / "models"
+
+    def publish_stage_dir(self, ds: str) -> Path:
+        """What a night's publish job loads: vectors, metrics and the gate's decision."""
+        return self.home / "staging" / "publish" / f"ds={ds}"

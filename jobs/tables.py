@@ -25,6 +25,10 @@ GOLD_COOCCURRENCE = "gold.item_cooccurrence"
 GOLD_EXAMPLES = "gold.training_examples"
 OPS_JOB_RUNS = "ops.job_runs"
 OPS_GRAPH_LOG = "ops.graph_log"
+OPS_MODEL_METRICS = "ops.model_metrics"
+OPS_PUBLICATIONS = "ops.publications"
+SERVING_USERS = "serving.user_interest_vectors"
+SERVING_ITEMS = "serving.item_vectors"
 
 # Creation order matters only for views, which come after the tables they read.
 TABLES = [
@@ -39,8 +43,17 @@ TABLES = [
     GOLD_EXAMPLES,
     OPS_JOB_RUNS,
     OPS_GRAPH_LOG,
+    OPS_MODEL_METRICS,
+    OPS_PUBLICATIONS,
+    SERVING_USERS,
+    SERVING_ITEMS,
 ]
-VIEWS = ["gold.user_item_affinity_current", "gold.item_cooccurrence_current"]
+VIEWS = [
+    "gold.user_item_affinity_current",
+    "gold.item_cooccurrence_current",
+    "serving.user_interest_vectors_current",
+    "serving.item_vectors_current",
+]
 
 
 def ddl_path(name: str) -> Path:

@@ -16,12 +16,16 @@ from models.lake import read_arrow
 
 
 class Popularity:
-    """Scores every item by how often it was a training target."""
+    """Scores every item by how often it was a training target (any increasing function of the
+    counts ranks the same, e.g. the log q of sampled softmax)."""
 
-    def __init__(self, target_items: Tensor, num_items: int) -> None:
-        counts = torch.bincount(target_items, minlength=num_items).float()
-        counts[0] = float("-inf")
-        self.counts = counts
+    def __init__(self, item_counts: Tensor) -> None:
+        self.counts = item_counts.float().clone()
+        self.counts[0] = float("-inf")
+
+    @classmethod
+    def of_targets(cls, target_items: Tensor, num_items: int) -> Popularity:
+        return cls(torch.bincount(target_items, minlength=num_items))
 
     def __call__(self, batch: Batch) -> Tensor:
         return self.counts.to(batch.item_seq.device).expand(len(batch), -1)

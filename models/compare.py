@@ -56,7 +56,7 @@ def compare(
         row["train_s"].append(round(train_s, 1))
 
     baselines = {
-        "popularity": lambda: Popularity(protocol.train_targets, data.num_items),
+        "popularity": lambda: Popularity(data.log_q),
         "item_knn": lambda: ItemKNN.from_table(settings, as_of, data.num_items),
     }
     for name, config in configs.items():

@@ -34,13 +34,14 @@ def _rank_main(
     validate: Validator,
     run_dir: Path,
     results: mp.SimpleQueue,
+    initial: dict | None,
 ) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
     dist.init_process_group(backend, rank=rank, world_size=world_size)
     try:
-        result = fit(config, data, validate, run_dir, rank=rank, world_size=world_size)
+        result = fit(config, data, validate, run_dir, rank, world_size, initial, rank == 0)
         if rank == 0:
             results.put(result)
     finally:
@@ -48,16 +49,22 @@ def _rank_main(
 
 
 def fit_parallel(
-    config: TrainConfig, data: TrainData, validate: Validator, run_dir: Path, processes: int
+    config: TrainConfig,
+    data: TrainData,
+    validate: Validator,
+    run_dir: Path,
+    processes: int,
+    initial: dict | None = None,
+    show_progress: bool = True,
 ) -> FitResult:
     """``fit`` on ``processes`` ranks of one machine; with 1 it is plain ``fit`` in-process."""
     if processes <= 1:
-        return fit(config, data, validate, run_dir)
+        return fit(config, data, validate, run_dir, initial=initial, show_progress=show_progress)
     context = mp.get_context("spawn")
     results = context.SimpleQueue()
     mp.start_processes(
         _rank_main,
-        args=(processes, free_port(), config, data, validate, run_dir, results),
+        args=(processes, free_port(), config, data, validate, run_dir, results, initial),
         nprocs=processes,
         start_method="spawn",
     )

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 import numpy as np
+import pyarrow.compute as pc
 import torch
 
 from jobs.config import Settings
@@ -18,6 +20,8 @@ from models.interest_model import InterestModel
 from models.lake import read_arrow
 from models.ranking import Scorer, SeenItems, evaluate, model_scorer
 
+Part = Literal["all", "valid", "test"]
+
 
 @dataclass
 class NextDay:
@@ -26,8 +30,16 @@ class NextDay:
     num_items: int
 
     @classmethod
-    def of(cls, settings: Settings, day: date, num_users: int, num_items: int) -> NextDay:
+    def of(
+        cls, settings: Settings, day: date, num_users: int, num_items: int, part: Part = "all"
+    ) -> NextDay:
+        """The day's events; ``part`` keeps the users of one half (even user_idx: "valid", for
+        early stopping; odd: "test", reported and gated on), so no figure is earned on the data
+        that chose the epoch."""
         table = read_arrow(settings, GOLD_EXAMPLES, EXAMPLE_COLUMNS, (day, day))
+        if part != "all":
+            parity = pc.bit_wise_and(table["user_idx"], 1)
+            table = table.filter(pc.equal(parity, 0 if part == "valid" else 1))
         columns = {c: table[c].to_numpy(zero_copy_only=False) for c in EXAMPLE_COLUMNS}
         for name in ("item_seq", "type_seq", "gap_seq", "new_session_seq"):
             columns[name] = np.stack(columns[name])  # an array of per-row arrays -> (N, L)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from jobs.config import Settings
 from jobs.examples import event_type_codes
@@ -53,7 +52,6 @@ class ProtocolA:
     test: Batch
     seen: SeenItems
     num_items: int
-    train_targets: Tensor  # every training interaction's item, for popularity
 
     def validate(
         self, model: InterestModel, graph: Graph, device: torch.device
@@ -134,5 +132,4 @@ def build_protocol_a(
         test=sequence_inputs(with_valid, held.test_item, held.test_ts, held.user_idx, length),
         seen=SeenItems(users, items, num_users),
         num_items=num_items,
-        train_targets=items,
     )

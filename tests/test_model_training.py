@@ -76,7 +76,9 @@ def test_a_short_read_fails_the_epoch(data):
 
 def test_fused_model_beats_popularity_next_day(data, next_day, tmp_path):
     result = fit(TINY, data, next_day.validate, tmp_path, show_progress=False)
-    pop = next_day.metrics(Popularity(train_targets(data), data.num_items), torch.device("cpu"))
+    pop = next_day.metrics(
+        Popularity.of_targets(train_targets(data), data.num_items), torch.device("cpu")
+    )
     assert result.best_valid["ndcg@10"] > pop["ndcg@10"] * 1.2, (result.best_valid, pop)
     assert result.best_valid["recall@10"] > pop["recall@10"], (result.best_valid, pop)
 

@@ -155,7 +155,7 @@ def test_warm_start_keeps_old_rows_of_grown_embeddings():
 
 
 def test_popularity_and_item_knn_scores():
-    pop = Popularity(torch.tensor([1, 2, 2, 3, 2]), num_items=4)
+    pop = Popularity.of_targets(torch.tensor([1, 2, 2, 3, 2]), num_items=4)
     assert pop(toy_batch([[1]])).tolist() == [[float("-inf"), 1.0, 3.0, 1.0]]
     # co-occurrence 1-2 weight 2 and 2-3 weight 1, both directions: degrees 2, 3, 1
     knn = ItemKNN(
