@@ -106,19 +106,56 @@ def import_movielens(
     path: Annotated[
         Path, typer.Argument(help="u.data, ratings.dat, ratings.csv or RecBole .inter")
     ],
+    exclude_split: Annotated[
+        Path | None,
+        typer.Option(
+            "--exclude-split",
+            help="Leave-one-out split file (tab-separated: user_id, valid_item_id, "
+            "test_item_id): those ratings are held out of the raw days (no leakage into the "
+            "ETL) and written to the held-out file instead.",
+        ),
+    ] = None,
+    held_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--held-out",
+            help="Held-out JSONL to write (default: HOME/heldout/<split name>.jsonl).",
+        ),
+    ] = None,
 ) -> None:
-    """Import MovieLens ratings into RAW/ds=.../ as 'rating' events at their own timestamps."""
+    """Import MovieLens ratings into RAW/ds=.../ as 'rating' events at their own timestamps.
+    The last line printed is a JSON summary (for scripts)."""
     settings = settings_or_fail()
+    if held_out and not exclude_split:
+        raise fail("--held-out needs --exclude-split")
     try:
         with console.status(f"importing {path}"):
-            counts = movielens.import_file(path, settings.raw_dir)
+            imported = movielens.import_file(path, settings.raw_dir, exclude_split, held_out)
     except (FileNotFoundError, movielens.UnknownFormat, ValueError) as exc:
         raise fail(str(exc)) from None
+    counts = imported.days
+    if not counts:
+        raise fail(f"{path}: no ratings to import")
     first, last = min(counts), max(counts)
     console.print(
         f"{sum(counts.values())} ratings over {len(counts)} days ({first} .. {last}) "
-        f"-> {settings.raw_dir}\nnext: interest etl --from {first} --to {last}"
+        f"-> {settings.raw_dir}",
+        highlight=False,
     )
+    if imported.held_out_file:
+        console.print(
+            f"held out {imported.held_out['valid']} validation and "
+            f"{imported.held_out['test']} test ratings -> {imported.held_out_file}",
+            highlight=False,
+        )
+    console.print(f"next: interest etl --from {first} --to {last} --bulk", highlight=False)
+    summary = {
+        "ratings": sum(counts.values()),
+        "days": [first, last],
+        "held_out": imported.held_out,
+        "held_out_file": str(imported.held_out_file) if imported.held_out_file else None,
+    }
+    print(json.dumps(summary), flush=True)
 
 
 @app.command()

@@ -1,5 +1,6 @@
 """The CLI as a person uses it: real spark-submit runs, one-line errors for mistakes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,29 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path, args: list[str], mess
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_import_movielens_holds_out_a_split(tmp_path: Path) -> None:
+    ratings = tmp_path / "u.data"
+    ratings.write_text("1\t10\t4\t881250949\n1\t11\t3\t881250950\n2\t10\t5\t891717742\n")
+    split = tmp_path / "split.tsv"
+    split.write_text("user_id\tvalid_item_id\ttest_item_id\n1\t11\t10\n2\t10\t99\n")
+    bad = interest(tmp_path, "import-movielens", str(ratings), "--exclude-split", str(split))
+    assert bad.returncode != 0
+    assert "error: 1 (user, item) pairs of the split are not among the ratings" in bad.stderr
+    assert "Traceback" not in bad.stderr + bad.stdout
+
+    split.write_text("user_id\tvalid_item_id\ttest_item_id\n1\t11\t10\n")
+    ok = interest(tmp_path, "import-movielens", str(ratings), "--exclude-split", str(split))
+    assert ok.returncode == 0, ok.stderr
+    assert "held out 1 validation and 1 test ratings" in ok.stdout
+    assert json.loads(ok.stdout.splitlines()[-1]) == {
+        "ratings": 1,
+        "days": ["1998-04-04", "1998-04-04"],
+        "held_out": {"valid": 1, "test": 1},
+        "held_out_file": str(tmp_path / "heldout" / "split.jsonl"),
+    }
+    assert len((tmp_path / "heldout" / "split.jsonl").read_text().splitlines()) == 2
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 def test_demo_data_etl_and_sql_through_spark_submit(tmp_path: Path) -> None:
@@ -45,6 +69,14 @@ def test_demo_data_etl_and_sql_through_spark_submit(tmp_path: Path) -> None:
     etl = interest(tmp_path, "etl", "--ds", "2026-02-01", "--steps", "ingest")
     assert etl.returncode == 0, etl.stderr
     assert "accepted=500" in etl.stdout
+    bulk = interest(
+        tmp_path, "etl", "--from", "2026-01-31", "--to", "2026-02-01", "--steps", "ingest",
+        "--bulk",
+    )  # fmt: skip
+    assert bulk.returncode == 0, bulk.stderr
+    assert "2026-01-31 skipped: no raw data" in bulk.stdout
+    assert "2026-01-31..2026-02-01 ingest" in bulk.stdout and "(1 days)" in bulk.stdout
+    assert "accepted=500" in bulk.stdout
     missing = interest(tmp_path, "etl", "--ds", "2026-02-02", "--steps", "ingest")
     assert missing.returncode == 1
     assert "pipeline failed: NoRawData: no raw data for this day" in missing.stderr
