@@ -58,7 +58,8 @@ def batch_from_columns(columns: dict[str, np.ndarray | Tensor]) -> Batch:
     """A Batch from named columns (a Petastorm batch or numpy arrays), with the model's dtypes."""
 
     def tensor(name: str, dtype: torch.dtype) -> Tensor:
-        return torch.as_tensor(columns[name]).to(dtype)
+        column = columns[name]  # arrays from Arrow are read-only: copy them, keep tensors
+        return (torch.tensor(column) if isinstance(column, np.ndarray) else column).to(dtype)
 
     return Batch(
         user_idx=tensor("user_idx", torch.long),

@@ -48,6 +48,12 @@ def model_dir(settings: Settings, version: str) -> Path:
     return settings.models_dir / version
 
 
+def latest_trained(settings: Settings, ds: date) -> str | None:
+    """The model trained last for night ``ds`` (None if none)."""
+    done = [p.parent for p in settings.models_dir.glob(f"{ds.isoformat()}-*/best.pt")]
+    return max(done, key=lambda p: (p / "best.pt").stat().st_mtime).name if done else None
+
+
 def last_published(settings: Settings, before: date) -> str | None:
     """Model version of the latest published day before ``before`` (None on the first night)."""
     try:

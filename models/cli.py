@@ -1,0 +1,178 @@
+"""``interest`` with the model commands: the ETL commands of jobs/cli.py plus train, evaluate,
+publish, compare and recommend. (jobs/ never imports torch, so the model commands are added here
+and torch is imported only when one of them runs.)"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from jobs.cli import _submit, app, console, echo, fail, parse_day, settings_or_fail
+from jobs.config import Settings
+
+DsArg = Annotated[str, typer.Option("--ds", help="The night's logical day D, YYYY-MM-DD.")]
+VersionOpt = Annotated[
+    str | None, typer.Option(help="Model version (default: the last one trained for D).")
+]
+
+
+def train_config(**overrides: object):
+    from models.config import TrainConfig
+
+    return TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
+    from models.metrics import METRICS
+
+    table = Table(title=title)
+    table.add_column("model")
+    for metric in METRICS:
+        table.add_column(metric, justify="right")
+    for name, values in rows.items():
+        table.add_row(name, *[f"{values[m]:.4f}" for m in METRICS])
+    return table
+
+
+def version_or_default(settings: Settings, ds: date, version: str | None) -> str:
+    """The given version, else the model trained last for night ``ds``."""
+    from models.nightly import latest_trained, model_dir
+
+    version = version or latest_trained(settings, ds)
+    if version is None or not (model_dir(settings, version) / "best.pt").exists():
+        raise fail(
+            f"no trained model {version or 'for ' + str(ds)}: run `interest train --ds {ds}`"
+        )
+    return version
+
+
+def model_errors():
+    """User-facing failures of the model steps, as one line each."""
+    from models.examples_reader import ShortRead
+    from models.lake import TableNotReady
+    from models.protocol_a import BadHeldOut
+
+    return (TableNotReady, BadHeldOut, ShortRead, FileNotFoundError, ValueError)
+
+
+@app.command()
+def train(
+    ds: DsArg,
+    variant: Annotated[str, typer.Option(help="fused | lstm_only | gcn_only")] = "fused",
+    processes: Annotated[int | None, typer.Option(min=1, help="DDP processes.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Max epochs.")] = None,
+) -> None:
+    """Train the model for night D: examples up to D-1, early stopping on D's events."""
+    from models import nightly
+
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds")
+    config = train_config(variant=variant, max_epochs=epochs)
+    try:
+        version, result = nightly.train(
+            settings, day, config, processes or settings.train_processes
+        )
+    except model_errors() as exc:
+        raise fail(str(exc)) from None
+    console.print(f"model {version}: best epoch {result.best_epoch} of {result.epochs}, "
+                  f"{result.examples_per_s:,.0f} examples/s, {result.train_s:.0f} s")  # fmt: skip
+    console.print(
+        metrics_table("validation (next day, valid users)", {"candidate": result.best_valid})
+    )
+
+
+@app.command()
+def evaluate(ds: DsArg, model_version: VersionOpt = None) -> None:
+    """Next-day test metrics of a model vs the last published one, popularity and item-KNN."""
+    from models import nightly
+
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds")
+    version = version_or_default(settings, day, model_version)
+    try:
+        evaluation = nightly.evaluate(settings, day, version)
+    except model_errors() as exc:
+        raise fail(str(exc)) from None
+    rows: dict[str, dict[str, float]] = {}
+    for row in evaluation.metrics:
+        rows.setdefault(row["model"], {})[row["metric"]] = row["value"]
+    console.print(metrics_table(f"next day {day} (test users), candidate {version}", rows))
+    accepted, reason = nightly.gate(evaluation, settings.publish_margin)
+    console.print(f"gate: {'publish' if accepted else 'refuse'} — {reason}")
+
+
+@app.command()
+def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
+    """Evaluate, gate, and publish the vectors of night D in one atomic commit (or refuse)."""
+    from models import nightly
+
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds")
+    version = version_or_default(settings, day, model_version)
+    try:
+        manifest = nightly.stage(settings, day, version, nightly.evaluate(settings, day, version))
+    except model_errors() as exc:
+        raise fail(str(exc)) from None
+    _submit(settings, "publish", ["--ds", day.isoformat()], echo)
+    if manifest["decision"] != "published":
+        raise fail(f"not published: {manifest['reason']}", code=3)
+    console.print(f"published {version} for {day}: {manifest['reason']}")
+
+
+@app.command()
+def compare(
+    held_out: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Held-out JSONL from import-movielens --exclude-split.",
+        ),
+    ],
+    seeds: Annotated[list[int] | None, typer.Option("--seed", help="Repeatable.")] = None,
+    variants: Annotated[list[str] | None, typer.Option("--variant", help="Repeatable.")] = None,
+) -> None:
+    """Protocol A (leave-one-out) comparison: fused, ablations, popularity, item-KNN."""
+    from models.compare import compare as run_compare
+
+    settings = settings_or_fail()
+    configs = {v: train_config(variant=v) for v in variants or ["fused", "lstm_only", "gcn_only"]}
+    try:
+        results = run_compare(settings, held_out, seeds or [2020], configs, settings.home / "runs")
+    except model_errors() as exc:
+        raise fail(str(exc)) from None
+    means = {
+        name: {m: sum(v) / len(v) for m, v in row.items()}
+        for name, row in results["models"].items()
+    }
+    console.print(metrics_table("Protocol A, test (mean over seeds)", means))
+
+
+@app.command()
+def recommend(
+    user_id: Annotated[str, typer.Argument(help="Raw user id.")],
+    k: Annotated[int, typer.Option(min=1, help="How many items.")] = 10,
+) -> None:
+    """Top-K items for a user from the latest published vectors (a sanity check)."""
+    from models.serving import recommend as top_items
+
+    settings = settings_or_fail()
+    try:
+        ds, version, items = top_items(settings, user_id, k)
+    except model_errors() as exc:
+        raise fail(str(exc)) from None
+    table = Table(title=f"user {user_id}: top {k} ({ds}, {version})")
+    table.add_column("rank", justify="right")
+    table.add_column("item_id")
+    table.add_column("score", justify="right")
+    for rank, (item, score) in enumerate(items, 1):
+        table.add_row(str(rank), item, f"{score:.4f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,36 @@
+"""Reading the published vectors back: top-K items for a user (the `recommend` sanity check)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.compute as pc
+
+from jobs.config import Settings
+from jobs.publish import COLD_START_ID
+from jobs.tables import SERVING_ITEMS, SERVING_USERS
+from models.lake import TableNotReady, open_table, read_arrow
+
+
+def latest_day(settings: Settings) -> str:
+    days = [p["ds"] for p in open_table(settings, SERVING_USERS).partitions()]
+    if not days:
+        raise TableNotReady(f"{SERVING_USERS} is empty: nothing published yet (interest publish)")
+    return max(days)
+
+
+def recommend(settings: Settings, user_id: str, k: int) -> tuple[str, str, list[tuple[str, float]]]:
+    """(ds, model_version, [(item_id, score)]) from the latest publication; a user without
+    history gets the cold-start row."""
+    ds = np.datetime64(latest_day(settings)).astype(object)
+    users = read_arrow(settings, SERVING_USERS, ["user_id", "model_version", "fused"], (ds, ds))
+    row = users.filter(pc.equal(users["user_id"], user_id))
+    if row.num_rows == 0:
+        row = users.filter(pc.equal(users["user_id"], COLD_START_ID))
+    version = row["model_version"][0].as_py()
+    vector = np.array(row["fused"][0].as_py(), dtype=np.float32)
+    items = read_arrow(settings, SERVING_ITEMS, ["item_id", "model_version", "vector"], (ds, ds))
+    items = items.filter(pc.equal(items["model_version"], version))
+    scores = np.stack(items["vector"].to_numpy(zero_copy_only=False)) @ vector
+    top = np.argsort(-scores)[:k]
+    ids = items["item_id"].to_pylist()
+    return str(ds), version, [(ids[i], float(scores[i])) for i in top]
