@@ -138,7 +138,9 @@ def test_etl_days_reconcile_are_incremental_and_idempotent(spark, etl) -> None:
     list(run_days(spark, settings, next_day, next_day, ["ingest", "sessionize", "ids"]))
     today = spark.table("bronze.events").where(F.col("ds") == F.lit(next_day))
     ids = spark.table("silver.user_ids"), spark.table("silver.item_ids")
-    contributions = graph.affinity_contributions(today, *ids).localCheckpoint()
+    daily = graph.affinity_contributions(today, *ids)
+    keys, h = graph.AFFINITY_KEYS, settings.half_life_days
+    contributions = graph.absorb_days(daily, keys, keys, h).localCheckpoint()
     graph.prepare_for_day(spark, settings, "gold.user_item_affinity", next_day)
     with graph.marked_commit(spark, next_day):
         graph.merge_affinity(spark, settings, contributions, next_day)
