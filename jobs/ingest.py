@@ -10,10 +10,12 @@ previous day only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import reduce
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -60,31 +62,55 @@ def _has_raw(day_dir: Path) -> bool:
 
 
 def extract_days(spark: SparkSession, day_dirs: dict[date, Path]) -> DataFrame:
-    """Each day's records (see ``extract``) with the day as column ``ds``. Days are read one by
-    one: a CSV header or Parquet schema applies to its own day's files only, as in a daily run."""
-    parts = [extract(spark, path).withColumn("ds", F.lit(ds)) for ds, path in day_dirs.items()]
-    return reduce(DataFrame.unionByName, parts)
+    """The days' records as (source_file, raw, fields: map<string,string>, null if unparseable,
+    ds: the day of the file's folder).
 
-
-def extract(spark: SparkSession, day_dir: Path) -> DataFrame:
-    """The day's records as (source_file, raw, fields: map<string,string>, null if unparseable)."""
-    files = raw_files(day_dir) if day_dir.is_dir() else {}
-    if not files:
-        raise NoRawData(f"no raw data for this day: {day_dir} has no .jsonl/.csv/.parquet file")
+    One read per format (a union of one read per day makes every task carry every day's plan):
+    JSONL lines all at once; CSV and Parquet files grouped by header / schema, so each file is
+    read exactly as its own day's read reads it (a day whose files differ is read alone).
+    """
+    by_format: dict[str, dict[date, list[str]]] = {}
+    for ds, day_dir in day_dirs.items():
+        files = raw_files(day_dir) if day_dir.is_dir() else {}
+        if not files:
+            raise NoRawData(f"no raw data for this day: {day_dir} has no .jsonl/.csv/.parquet file")
+        for fmt, names in files.items():
+            by_format.setdefault(fmt, {})[ds] = names
     parts = []
-    if "jsonl" in files:
-        lines = spark.read.text(files["jsonl"]).select(
+    jsonl = [f for names in by_format.get("jsonl", {}).values() for f in names]
+    if jsonl:
+        lines = spark.read.text(jsonl).select(
             F.input_file_name().alias("source_file"), F.col("value").alias("raw")
         )
         parts.append(lines.withColumn("fields", F.from_json("raw", FIELDS_TYPE)))
-    if "csv" in files:
-        parts.append(_tabular(spark.read.option("header", True).csv(files["csv"])))
-    if "parquet" in files:
-        parts.append(_tabular(spark.read.parquet(*files["parquet"])))
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.unionByName(part)
-    return out
+    for files in read_groups(by_format.get("csv", {}), _csv_header):
+        parts.append(_tabular(spark.read.option("header", True).csv(files)))
+    for files in read_groups(by_format.get("parquet", {}), _parquet_schema):
+        parts.append(_tabular(spark.read.parquet(*files)))
+    day = F.regexp_extract("source_file", r"/ds=(\d{4}-\d{2}-\d{2})/[^/]*$", 1)
+    return reduce(DataFrame.unionByName, parts).withColumn("ds", F.to_date(day))
+
+
+def read_groups(
+    files_by_day: dict[date, list[str]], signature: Callable[[str], object]
+) -> list[list[str]]:
+    """Files to read together: days whose files all share one signature (CSV header, Parquet
+    schema) are read in one go; a day with mixed files is read alone, as its daily run does."""
+    groups: dict[object, list[str]] = {}
+    for ds, files in files_by_day.items():
+        signatures = {signature(f) for f in files}
+        key = signatures.pop() if len(signatures) == 1 else ("day", ds)
+        groups.setdefault(key, []).extend(files)
+    return list(groups.values())
+
+
+def _csv_header(path: str) -> str:
+    with open(path) as f:
+        return f.readline().rstrip("\r\n")
+
+
+def _parquet_schema(path: str) -> str:
+    return pq.read_schema(path).to_string()
 
 
 def _tabular(df: DataFrame) -> DataFrame:
@@ -254,20 +280,19 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     """Ingest ``days`` (sorted) at once: one commit per table, one ops.job_runs row per day."""
     raw = extract_days(spark, {d: settings.raw_day_dir(d.isoformat()) for d in days})
     known = read_days(spark, BRONZE_EVENTS, previous_days(days)).select("event_id", "ds")
+    # Materialised once: persist() would never be reused here, since input_file_name() is
+    # nondeterministic and a plan holding it never matches the cache.
     events = mark_duplicates(
         parse_events(raw, settings.event_weights, settings.late_tolerance_hours), known
-    ).persist()
-    try:
-        read = count_by_day(events, days)
-        overwrite_days(accepted(events), BRONZE_EVENTS, days, settings)
-        overwrite_days(rejected(events), BRONZE_REJECTED, days, settings)
-        written = count_by_day(read_days(spark, BRONZE_EVENTS, days), days)
-        by_reason: dict[date, dict[str, int]] = {d: {} for d in days}
-        rows = read_days(spark, BRONZE_REJECTED, days).groupBy("ds", "reason").count().collect()
-        for r in rows:
-            by_reason[r["ds"]][r["reason"]] = r["count"]
-    finally:
-        events.unpersist()
+    ).localCheckpoint()
+    read = count_by_day(events, days)
+    overwrite_days(accepted(events), BRONZE_EVENTS, days, settings)
+    overwrite_days(rejected(events), BRONZE_REJECTED, days, settings)
+    written = count_by_day(read_days(spark, BRONZE_EVENTS, days), days)
+    by_reason: dict[date, dict[str, int]] = {d: {} for d in days}
+    rows = read_days(spark, BRONZE_REJECTED, days).groupBy("ds", "reason").count().collect()
+    for r in rows:
+        by_reason[r["ds"]][r["reason"]] = r["count"]
     counts = {d: reconcile(read[d], written[d], by_reason[d]) for d in days}
     record_runs(spark, settings, "ingest", counts)
     return counts

@@ -149,4 +149,28 @@ def test_extract_reads_every_format(spark, tmp_path: Path) -> None:
 
 def test_missing_day_is_a_clear_error(spark, tmp_path: Path) -> None:
     with pytest.raises(ingest.NoRawData, match="no raw data for this day"):
-        ingest.extract(spark, tmp_path / "ds=2026-01-09")
+        ingest.extract_days(spark, {DS: tmp_path / "ds=2026-01-09"})
+
+
+def test_days_are_read_together_by_header_and_take_their_folder_day(spark, tmp_path: Path) -> None:
+    """Two CSV days with one header are one read; a day whose files have another header is
+    read alone (CSV columns are positional: reading it with the others would mislabel them)."""
+    days = {DS + timedelta(days=n): tmp_path / f"ds={DS + timedelta(days=n)}" for n in range(3)}
+    for n, folder in enumerate(days.values()):
+        folder.mkdir()
+        header = (
+            "event_id,user_id,item_id,event_type,ts"
+            if n < 2
+            else "user_id,event_id,item_id,event_type,ts"
+        )
+        (folder / "a.csv").write_text(
+            f"{header}\n"
+            + (f"c{n},u{n},i1,view,1767614400\n" if n < 2 else f"u{n},c{n},i1,view,1767614400\n")
+        )
+    groups = ingest.read_groups(
+        {d: [str(f / "a.csv")] for d, f in days.items()}, ingest._csv_header
+    )
+    assert [len(g) for g in groups] == [2, 1]
+    rows = ingest.extract_days(spark, days).collect()
+    got = sorted((r["ds"], r["fields"]["event_id"], r["fields"]["user_id"]) for r in rows)
+    assert got == [(d, f"c{n}", f"u{n}") for n, d in enumerate(days)]
