@@ -71,6 +71,8 @@ def extract_days(spark: SparkSession, day_dirs: dict[date, Path]) -> DataFrame:
     """
     by_format: dict[str, dict[date, list[str]]] = {}
     for ds, day_dir in day_dirs.items():
+        if day_dir.name != f"ds={ds.isoformat()}":  # the day is read back from the folder name
+            raise ValueError(f"{day_dir}: the raw folder of {ds} must be named ds={ds}")
         files = raw_files(day_dir) if day_dir.is_dir() else {}
         if not files:
             raise NoRawData(f"no raw data for this day: {day_dir} has no .jsonl/.csv/.parquet file")

@@ -149,7 +149,7 @@ def test_extract_reads_every_format(spark, tmp_path: Path) -> None:
 
 def test_missing_day_is_a_clear_error(spark, tmp_path: Path) -> None:
     with pytest.raises(ingest.NoRawData, match="no raw data for this day"):
-        ingest.extract_days(spark, {DS: tmp_path / "ds=2026-01-09"})
+        ingest.extract_days(spark, {date(2026, 1, 9): tmp_path / "ds=2026-01-09"})
 
 
 def test_days_are_read_together_by_header_and_take_their_folder_day(spark, tmp_path: Path) -> None:
