@@ -15,6 +15,9 @@ class TrainConfig(BaseModel):
     dim: int = Field(64, gt=0)
     num_layers: int = Field(2, ge=1, description="LightGCN propagation rounds")
     dropout: float = Field(0.2, ge=0, lt=1)
+    short_term_length: int | None = Field(
+        None, ge=1, description="positions of the sequence the LSTM reads (None: all L)"
+    )
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     batch_size: int = Field(256, gt=0)

@@ -39,6 +39,7 @@ class InterestModel(nn.Module):
         variant: "fused", or an ablation: "lstm_only" (u = h_s, v = item embeddings) or
             "gcn_only" (u = h_l, v = graph item vectors).
         fusion: "gate" (g = sigmoid(W[h_s; h_l; h_s*h_l] + b)) or "linear" (the seed's form).
+        short_term_length: the LSTM reads only the latest this many positions (None: all L).
 
     Shapes: batch of B rows, graph over num_users + num_items nodes -> user vectors (B, D) and
     item vectors (num_items, D); ``score`` ranks them with the padding item 0 at -inf.
@@ -54,11 +55,14 @@ class InterestModel(nn.Module):
         fusion: Fusion = "gate",
         num_layers: int = 2,
         dropout: float = 0.2,
+        short_term_length: int | None = None,
     ) -> None:
         super().__init__()
         self.variant = variant
         self.item_embedding = nn.Embedding(num_items, dim, padding_idx=0)
-        self.short_term = ShortTermEncoder(self.item_embedding, num_types, dropout)
+        self.short_term = ShortTermEncoder(
+            self.item_embedding, num_types, dropout, short_term_length
+        )
         self.long_term = LongTermEncoder(num_users, self.item_embedding, num_layers)
         self.fusion = GatedFusion(dim) if fusion == "gate" else LinearFusion(dim)
         self.reset_parameters()
@@ -76,7 +80,7 @@ class InterestModel(nn.Module):
         if self.variant == "lstm_only":
             h_s = self._short(batch)
             return UserVectors(h_s, zeros, h_s, torch.ones_like(h_s)), self.item_embedding.weight
-        users, items = self.long_term(graph.edge_index, graph.edge_weight)
+        users, items = self.long_term(graph.adj)
         h_l = users[batch.user_idx]
         if self.variant == "gcn_only":
             return UserVectors(h_l, h_l, zeros, zeros), items

@@ -18,9 +18,8 @@ class LongTermEncoder(nn.Module):
         num_layers: propagation rounds K.
 
     Shapes:
-        edge_index (2, E) over num_users + num_items nodes, edge_weight (E,) already normalised
-        (models.graph.Graph does it once, not on every forward)
-        -> users (num_users, D), items (num_items, D).
+        adj (N, N) sparse, N = num_users + num_items, already normalised (models.graph.Graph
+        does it once, not on every forward) -> users (num_users, D), items (num_items, D).
     """
 
     def __init__(self, num_users: int, item_embedding: nn.Embedding, num_layers: int = 2) -> None:
@@ -34,11 +33,11 @@ class LongTermEncoder(nn.Module):
     def reset_parameters(self) -> None:
         nn.init.normal_(self.user_embedding.weight, std=0.1)
 
-    def forward(self, edge_index: Tensor, edge_weight: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, adj: Tensor) -> tuple[Tensor, Tensor]:
         x = torch.cat([self.user_embedding.weight, self.item_embedding.weight])
         layers = [x]
         for conv in self.convs:
-            x = conv(x, edge_index, edge_weight)
+            x = conv(x, adj)
             layers.append(x)
         out = torch.stack(layers).mean(0)
         return out[: self.num_users], out[self.num_users :]

@@ -4,18 +4,6 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
-
-
-def right_align(seq: Tensor, lengths: Tensor) -> Tensor:
-    """Moves the real positions of left-padded rows to the front (what packing expects).
-
-    Shapes: seq (B, L, ...) left-padded, lengths (B,) -> (B, L, ...) right-padded.
-    """
-    positions = torch.arange(seq.size(1), device=seq.device)
-    source = (positions + (seq.size(1) - lengths).unsqueeze(1)) % seq.size(1)
-    index = source.view(*source.shape, *([1] * (seq.dim() - 2))).expand_as(seq)
-    return seq.gather(1, index)
 
 
 class ShortTermEncoder(nn.Module):
@@ -23,18 +11,30 @@ class ShortTermEncoder(nn.Module):
     position and the prediction time, and a new-session flag, so the model learns itself how far
     back "now" reaches.
 
+    The sequences are left-padded, so the last position is always the latest event: the LSTM runs
+    over all positions with the padded ones zeroed (no packing: on CPU the fused full-length
+    kernel is faster, and zero inputs before the first event carry no information).
+
     Args:
         item_embedding: the shared item embedding table (index 0 = padding).
         num_types: number of event type codes (0 = padding).
         dropout: dropout on the inputs.
+        max_length: read only the latest this many positions (cost is linear in it).
 
     Shapes:
         item_seq, type_seq, new_session_seq (B, L) int, left-padded; gap_seq (B, L) float;
         seq_len (B,) int -> (B, D). A row with no history gets a learned "no history" vector.
     """
 
-    def __init__(self, item_embedding: nn.Embedding, num_types: int, dropout: float = 0.2) -> None:
+    def __init__(
+        self,
+        item_embedding: nn.Embedding,
+        num_types: int,
+        dropout: float = 0.2,
+        max_length: int | None = None,
+    ) -> None:
         super().__init__()
+        self.max_length = max_length
         dim = item_embedding.embedding_dim
         self.item_embedding = item_embedding
         self.type_embedding = nn.Embedding(num_types + 1, dim, padding_idx=0)
@@ -62,18 +62,16 @@ class ShortTermEncoder(nn.Module):
         new_session_seq: Tensor,
         seq_len: Tensor,
     ) -> Tensor:
-        inputs = (
+        if self.max_length is not None:
+            keep = slice(-self.max_length, None)
+            item_seq, type_seq = item_seq[:, keep], type_seq[:, keep]
+            gap_seq, new_session_seq = gap_seq[:, keep], new_session_seq[:, keep]
+        real = (item_seq > 0).unsqueeze(-1)
+        inputs = real * (
             self.item_embedding(item_seq)
             + self.type_embedding(type_seq)
             + self.session_embedding(new_session_seq.clamp(0, 1))
-            + self.gap_projection(gap_seq.unsqueeze(-1)) * (item_seq > 0).unsqueeze(-1)
+            + self.gap_projection(gap_seq.unsqueeze(-1))
         )
-        lengths = seq_len.clamp(1, item_seq.size(1))
-        packed = pack_padded_sequence(
-            self.dropout(right_align(inputs, lengths)),
-            lengths.cpu(),
-            batch_first=True,
-            enforce_sorted=False,
-        )
-        _, (hidden, _) = self.lstm(packed)
+        _, (hidden, _) = self.lstm(self.dropout(inputs))
         return torch.where((seq_len > 0).unsqueeze(1), hidden[-1], self.empty.expand_as(hidden[-1]))

@@ -71,6 +71,7 @@ def build_model(config: TrainConfig, data: TrainData) -> InterestModel:
         fusion=config.fusion,
         num_layers=config.num_layers,
         dropout=config.dropout,
+        short_term_length=config.short_term_length,
     )
 
 

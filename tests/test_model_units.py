@@ -18,7 +18,7 @@ from models.long_term import LongTermEncoder
 from models.losses import full_softmax_loss, sampled_softmax_loss
 from models.metrics import metrics_from_ranks, target_ranks
 from models.ranking import SeenItems
-from models.short_term import ShortTermEncoder, right_align
+from models.short_term import ShortTermEncoder
 from models.train import warm_start
 
 
@@ -61,21 +61,13 @@ def test_seen_items_mask_per_user():
     ]
 
 
-def test_right_align_moves_left_padding_to_the_end():
-    seq = torch.tensor([[0, 0, 1, 2], [3, 4, 5, 6], [0, 0, 0, 7]])
-    assert right_align(seq, torch.tensor([2, 4, 1])).tolist() == [
-        [1, 2, 0, 0],
-        [3, 4, 5, 6],
-        [7, 0, 0, 0],
-    ]
-
-
 def test_short_term_encoder_ignores_padding_and_handles_empty_history():
     torch.manual_seed(0)
     encoder = ShortTermEncoder(torch.nn.Embedding(10, 8, padding_idx=0), num_types=2).eval()
     batch = toy_batch([[0, 0, 3, 4], [0, 0, 0, 0]])
     noisy_padding = batch.gap_seq.clone()
     noisy_padding[0, :2] = 5.0  # garbage in padded positions must not matter
+    noisy_padding[1, :] = 3.0
     out = encoder(
         batch.item_seq, batch.type_seq, batch.gap_seq, batch.new_session_seq, batch.seq_len
     )
@@ -90,11 +82,12 @@ def test_short_term_encoder_ignores_padding_and_handles_empty_history():
 def test_graph_normalisation_and_lightgcn_on_one_edge():
     # users 0..1 (0 unused), items 0..1 (0 = padding): one edge user 1 - item 1.
     graph = build_graph(np.array([1]), np.array([1]), np.array([3.0]), num_users=2, num_items=2)
-    assert graph.edge_index.tolist() == [[1, 3], [3, 1]]
-    torch.testing.assert_close(graph.edge_weight, torch.ones(2))  # w / sqrt(w * w)
+    expected = torch.zeros(4, 4)
+    expected[1, 3] = expected[3, 1] = 1.0  # w / sqrt(w * w), both directions
+    torch.testing.assert_close(graph.adj.to_dense(), expected)
     items = torch.nn.Embedding(2, 4)
     encoder = LongTermEncoder(2, items, num_layers=1)
-    users_out, items_out = encoder(graph.edge_index, graph.edge_weight)
+    users_out, items_out = encoder(graph.adj)
     u, i = encoder.user_embedding.weight[1], items.weight[1]
     torch.testing.assert_close(users_out[1], (u + i) / 2)  # mean of layer 0 and 1
     torch.testing.assert_close(items_out[1], (i + u) / 2)
