@@ -19,7 +19,8 @@ def days_predicate(days: Sequence[date]) -> str:
     if len(days) == 1:
         return f"ds = DATE'{days[0].isoformat()}'"
     if (days[-1] - days[0]).days + 1 == len(days):  # contiguous
-        return f"ds BETWEEN DATE'{days[0].isoformat()}' AND DATE'{days[-1].isoformat()}'"
+        # not BETWEEN: Spark 4 rewrites it into an expression Delta's replaceWhere can't resolve
+        return f"ds >= DATE'{days[0].isoformat()}' AND ds <= DATE'{days[-1].isoformat()}'"
     return "ds IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in days) + ")"
 
 

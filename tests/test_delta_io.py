@@ -1,0 +1,34 @@
+from datetime import date, timedelta
+
+import pytest
+
+from jobs.delta_io import days_predicate, overwrite_days, previous_days, record_runs
+from jobs.tables import BRONZE_REJECTED, OPS_JOB_RUNS
+
+pytestmark = pytest.mark.spark
+D = [date(2026, 1, 1) + timedelta(days=n) for n in range(5)]
+SCHEMA = "source_file string, raw string, reason string, detail string, ds date"
+
+
+def test_days_predicate_and_previous_days() -> None:
+    assert days_predicate([D[0]]) == "ds = DATE'2026-01-01'"
+    assert days_predicate(D[:3]) == "ds >= DATE'2026-01-01' AND ds <= DATE'2026-01-03'"
+    assert days_predicate([D[0], D[2]]) == "ds IN (DATE'2026-01-01', DATE'2026-01-03')"
+    assert previous_days([D[1], D[2], D[4]]) == [D[0], D[3]]
+
+
+@pytest.mark.parametrize("days", [D[1:4], [D[1], D[3]]], ids=["contiguous", "with a gap"])
+def test_overwrite_days_replaces_exactly_those_days(spark, make_warehouse, days) -> None:
+    settings = make_warehouse()
+    rows = lambda tag, ds_list: spark.createDataFrame(  # noqa: E731
+        [("f", tag, "duplicate", None, d) for d in ds_list], SCHEMA
+    )
+    overwrite_days(rows("old", D), BRONZE_REJECTED, D, settings)
+    overwrite_days(rows("new", days), BRONZE_REJECTED, days, settings)
+    got = sorted((r["ds"], r["raw"]) for r in spark.table(BRONZE_REJECTED).collect())
+    assert got == [(d, "new" if d in days else "old") for d in D]
+
+    record_runs(spark, settings, "ingest", {d: {"read": 1} for d in D})
+    record_runs(spark, settings, "ingest", {d: {"read": 2} for d in days})
+    runs = sorted((r["ds"], r["counts"]["read"]) for r in spark.table(OPS_JOB_RUNS).collect())
+    assert runs == [(d, 2 if d in days else 1) for d in D]
