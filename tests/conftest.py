@@ -26,19 +26,54 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     session.stop()
 
 
+def register(spark, settings) -> None:
+    """Points the session's catalog at ``settings``' warehouse (tables are path-based: cheap)."""
+    from jobs.tables import TABLES, VIEWS, register_tables
+
+    for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
+        spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
+    register_tables(spark, settings)
+
+
+@pytest.fixture(scope="session")
+def model_warehouse(spark, tmp_path_factory: pytest.TempPathFactory):
+    """Four synthetic days through the real ETL, built once for every model test: training reads
+    2026-05-01..03, the next-day evaluation 2026-05-04."""
+    from datetime import date
+
+    from jobs.config import Settings
+    from jobs.pipeline import parse_steps, run_days
+    from jobs.synthetic import SyntheticSpec, generate
+
+    home = tmp_path_factory.mktemp("model-home")
+    settings = Settings(home=home, spark_shuffle_partitions=1)
+    register(spark, settings)
+    spec = SyntheticSpec(
+        start=date(2026, 5, 1), days=4, events_per_day=1500, users=150, items=120, clusters=6,
+        bad_fraction=0.0, seed=5,
+    )  # fmt: skip
+    list(generate(spec, settings.raw_dir))
+    list(run_days(spark, settings, spec.day_list[0], spec.day_list[-1], parse_steps(None)))
+    return settings
+
+
+@pytest.fixture
+def model_tables(spark, model_warehouse):
+    """The model warehouse, registered in the session (other tests switch the catalog)."""
+    register(spark, model_warehouse)
+    return model_warehouse
+
+
 @pytest.fixture
 def make_warehouse(spark, tmp_path: Path) -> Callable:
     """Returns settings over a fresh warehouse under tmp_path (or ``home``), with the tables
     registered (a second call switches the session's tables to the new warehouse)."""
     from jobs.config import Settings
-    from jobs.tables import TABLES, VIEWS, register_tables
 
     def make(home: Path | None = None, **overrides):
         home = home or tmp_path / "home"
         settings = Settings(home=home, spark_shuffle_partitions=1, **overrides)
-        for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
-            spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
-        register_tables(spark, settings)
+        register(spark, settings)
         return settings
 
     return make

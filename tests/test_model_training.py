@@ -10,8 +10,6 @@ import pytest
 import torch
 from petastorm import make_batch_reader
 
-from jobs.pipeline import parse_steps, run_days
-from jobs.synthetic import SyntheticSpec, generate
 from models.baselines import Popularity
 from models.config import TrainConfig
 from models.distributed import fit_parallel
@@ -22,40 +20,24 @@ from models.train import build_model, fit
 from models.training_data import load_train_data
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-FIRST, TRAIN_LAST, EVAL_DAY = date(2026, 5, 1), date(2026, 5, 3), date(2026, 5, 4)
+TRAIN_LAST, EVAL_DAY = date(2026, 5, 3), date(2026, 5, 4)  # conftest.model_warehouse
 TINY = TrainConfig(dim=16, batch_size=64, max_epochs=4, patience=2, lr=5e-3, dropout=0.1)
 
 
 @pytest.fixture(scope="module")
-def warehouse(spark, tmp_path_factory):
-    from jobs.config import Settings
-    from jobs.tables import TABLES, VIEWS, register_tables
-
-    settings = Settings(home=tmp_path_factory.mktemp("model-home"), spark_shuffle_partitions=1)
-    for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
-        spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
-    register_tables(spark, settings)
-    spec = SyntheticSpec(
-        start=FIRST, days=4, events_per_day=1500, users=150, items=120, clusters=6,
-        bad_fraction=0.0, seed=5,
-    )  # fmt: skip
-    list(generate(spec, settings.raw_dir))
-    list(run_days(spark, settings, FIRST, EVAL_DAY, parse_steps(None)))
-    return settings
+def data(model_warehouse):
+    return load_train_data(model_warehouse, TRAIN_LAST)
 
 
 @pytest.fixture(scope="module")
-def data(warehouse):
-    return load_train_data(warehouse, TRAIN_LAST)
+def next_day(model_warehouse, data):
+    return NextDay.of(model_warehouse, EVAL_DAY, data.num_users, data.num_items)
 
 
-@pytest.fixture(scope="module")
-def next_day(warehouse, data):
-    return NextDay.of(warehouse, EVAL_DAY, data.num_users, data.num_items)
-
-
-def test_examples_are_read_whole_by_petastorm(warehouse, data):
-    expected = read_arrow(warehouse, "gold.training_examples", ["user_idx"], (None, TRAIN_LAST))
+def test_examples_are_read_whole_by_petastorm(model_warehouse, data):
+    expected = read_arrow(
+        model_warehouse, "gold.training_examples", ["user_idx"], (None, TRAIN_LAST)
+    )
     epoch = EpochBatches(data.files, batch_size=100, seed=1)
     rows = sum(len(b) for b in epoch)
     assert rows == data.files.rows == expected.num_rows == 4500

@@ -1,0 +1,86 @@
+"""Nightly model steps through publishing on real Spark + Delta: vectors land in one commit, a
+crash in the middle of publishing leaves the previous publication intact and readable, and the
+gate refuses a worse model without touching the serving tables."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from jobs import publish
+from models import nightly
+from models.config import TrainConfig
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+NIGHT = date(2026, 5, 4)  # conftest.model_warehouse: examples up to 05-03, next day 05-04
+TINY = TrainConfig(dim=8, batch_size=128, max_epochs=1)
+
+
+def served(spark) -> dict:
+    """What a serving reader sees through the *_current views."""
+    users = spark.sql(
+        "SELECT user_id, ds, model_version, size(fused) AS d FROM serving.user_interest_vectors_current"
+    ).collect()
+    items = spark.sql("SELECT item_id, model_version FROM serving.item_vectors_current").collect()
+    return {"users": sorted(map(tuple, users)), "items": sorted(map(tuple, items))}
+
+
+def train_and_stage(settings, config: TrainConfig) -> tuple[str, dict]:
+    version, _ = nightly.train(settings, NIGHT, config)
+    return version, nightly.stage(
+        settings, NIGHT, version, nightly.evaluate(settings, NIGHT, version)
+    )
+
+
+def test_publish_is_atomic_and_gated(spark, model_tables):
+    settings = model_tables
+    first, manifest = train_and_stage(settings, TINY)
+    assert manifest["decision"] == "published", manifest["reason"]
+    counts = publish.run(spark, settings, NIGHT)
+    known_users = spark.table("silver.user_ids").count()
+    assert counts["users"] == known_users + 1  # + the cold-start row
+    assert counts["items"] == spark.table("silver.item_ids").count()
+    before = served(spark)
+    assert {v for _, _, v, _ in before["users"]} == {first}
+    assert ("__cold_start__", NIGHT, first, TINY.dim) in before["users"]
+
+    # A second model for the same night; the job dies after the item vectors, before the users
+    # commit (the publish point): readers still see the first model, items included.
+    second, manifest = train_and_stage(settings, TINY.model_copy(update={"seed": 7}))
+    assert second != first and manifest["decision"] == "published"
+    stage = settings.publish_stage_dir(NIGHT.isoformat())
+    publish.write_items(spark, settings, stage, NIGHT, second)
+    assert served(spark) == before
+    assert spark.table("serving.item_vectors").select("model_version").distinct().count() == 2
+
+    # Rerunning the job completes the publication in one go.
+    publish.run(spark, settings, NIGHT)
+    after = served(spark)
+    assert {v for _, _, v, _ in after["users"]} == {second}
+    assert len(after["users"]) == len(before["users"]) and len(after["items"]) == len(
+        before["items"]
+    )
+
+    # The gate refuses a model far worse than the last published one; nothing is served from it.
+    evaluation = nightly.evaluate(settings, NIGHT, first)
+    worse = replace(
+        evaluation, previous_version=second, previous_ndcg10=evaluation.candidate_ndcg10 * 2
+    )
+    manifest = nightly.stage(settings, NIGHT, first, worse)
+    assert manifest["decision"] == "refused" and "last published" in manifest["reason"]
+    assert not list(stage.glob("*.parquet"))
+    assert publish.run(spark, settings, NIGHT)["users"] == 0
+    assert served(spark) == after
+    decision = spark.sql("SELECT decision, reason FROM ops.publications").collect()
+    assert [d.decision for d in decision] == ["refused"]
+
+
+def test_gate_margin():
+    evaluation = nightly.Evaluation(
+        [], candidate_ndcg10=0.096, previous_version="v", previous_ndcg10=0.1
+    )
+    assert nightly.gate(evaluation, margin=0.05)[0]
+    assert not nightly.gate(evaluation, margin=0.03)[0]
+    assert nightly.gate(replace(evaluation, previous_version=None, previous_ndcg10=None), 0.0)[0]
