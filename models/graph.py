@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date
 
@@ -53,8 +54,12 @@ def build_graph(
     damped = torch.log1p(torch.as_tensor(weight, dtype=torch.float32)).repeat(2)
     nodes = num_users + num_items
     edge_index, edge_weight = gcn_norm(edge_index, damped, num_nodes=nodes, add_self_loops=False)
-    adj = torch.sparse_coo_tensor(edge_index.flip(0), edge_weight, (nodes, nodes))
-    return Graph(adj.coalesce().to_sparse_csr(), num_users, num_items)
+    adj = torch.sparse_coo_tensor(
+        edge_index.flip(0), edge_weight, (nodes, nodes), check_invariants=True
+    )
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": spmm is all we use
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
+        return Graph(adj.coalesce().to_sparse_csr(), num_users, num_items)
 
 
 def version_as_of(settings: Settings, name: str, day: date) -> int:
