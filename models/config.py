@@ -18,7 +18,7 @@ class TrainConfig(BaseModel):
     short_term_length: int | None = Field(
         None, ge=1, description="positions of the sequence the LSTM reads (None: all L)"
     )
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(3e-3, gt=0, description="ML-100K validation: 3e-3 beat 1e-3 (0.128 vs 0.098)")
     weight_decay: float = Field(0.0, ge=0)
     batch_size: int = Field(256, gt=0)
     max_epochs: int = Field(30, gt=0)
