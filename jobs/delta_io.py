@@ -31,17 +31,22 @@ def previous_days(days: Sequence[date]) -> list[date]:
     return sorted({d - timedelta(days=1) for d in days} - chosen)
 
 
-def overwrite_days(df: DataFrame, name: str, days: Sequence[date], settings: Settings) -> None:
-    """Replace the table's partitions of ``days`` with ``df`` in one Delta commit."""
-    out = df.select(*df.sparkSession.table(name).columns)
-    if len(days) > 1:
-        out = out.repartition("ds")  # one file per day, not one per task and day
+def replace_where(df: DataFrame, name: str, where: str, settings: Settings) -> None:
+    """Replace the table's rows matching ``where`` with ``df`` in one Delta commit."""
     (
-        out.write.format("delta")
+        df.select(*df.sparkSession.table(name).columns)
+        .write.format("delta")
         .mode("overwrite")
-        .option("replaceWhere", days_predicate(days))
+        .option("replaceWhere", where)
         .save(settings.table_path(name).as_posix())
     )
+
+
+def overwrite_days(df: DataFrame, name: str, days: Sequence[date], settings: Settings) -> None:
+    """Replace the table's partitions of ``days`` with ``df`` in one Delta commit."""
+    if len(days) > 1:
+        df = df.repartition("ds")  # one file per day, not one per task and day
+    replace_where(df, name, days_predicate(days), settings)
 
 
 def overwrite_day(df: DataFrame, name: str, ds: date, settings: Settings) -> None:

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import read_day, record_run
+from jobs.delta_io import overwrite_day, read_day, record_run, replace_where
 from jobs.jobmain import job_main
 from jobs.tables import (
     OPS_MODEL_METRICS,
@@ -97,17 +97,6 @@ def publication_row(spark: SparkSession, manifest: dict, ds: date, users: int) -
     return spark.createDataFrame([row], schema).withColumn("decided_at", F.current_timestamp())
 
 
-def replace(df: DataFrame, name: str, where: str, settings: Settings) -> None:
-    """Replace the rows matching ``where`` with ``df`` in one Delta commit."""
-    (
-        df.select(*df.sparkSession.table(name).columns)
-        .write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", where)
-        .save(settings.table_path(name).as_posix())
-    )
-
-
 def write_items(
     spark: SparkSession, settings: Settings, stage: Path, ds: date, version: str
 ) -> int:
@@ -118,7 +107,7 @@ def write_items(
     if missing:
         raise StageError(f"{missing} staged items have no id in {SILVER_ITEM_IDS}")
     where = f"ds = DATE'{ds}' AND model_version = '{version}'"
-    replace(items, SERVING_ITEMS, where, settings)
+    replace_where(items, SERVING_ITEMS, where, settings)
     return spark.table(SERVING_ITEMS).where(where).count()
 
 
@@ -130,7 +119,7 @@ def write_users(
     missing = users.where(F.col("user_id").isNull()).count()
     if missing:
         raise StageError(f"{missing} staged users have no id in {SILVER_USER_IDS}")
-    replace(users, SERVING_USERS, f"ds = DATE'{ds}'", settings)  # the publish point
+    overwrite_day(users, SERVING_USERS, ds, settings)  # the publish point
     written = read_day(spark, SERVING_USERS, ds).count()
     if written != staged.count():
         raise StageError(f"published {written} user rows, staged {staged.count()}")
@@ -141,14 +130,14 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
     stage = settings.publish_stage_dir(ds.isoformat())
     manifest = read_manifest(stage)
     version = manifest["model_version"]
-    replace(metrics_rows(spark, manifest, ds), OPS_MODEL_METRICS,
-            f"ds = DATE'{ds}' AND model_version = '{version}'", settings)  # fmt: skip
+    replace_where(metrics_rows(spark, manifest, ds), OPS_MODEL_METRICS,
+                  f"ds = DATE'{ds}' AND model_version = '{version}'", settings)  # fmt: skip
     counts = {"metrics": len(manifest["metrics"]), "items": 0, "users": 0}
     if manifest["decision"] == "published":
         counts["items"] = write_items(spark, settings, stage, ds, version)
         counts["users"] = write_users(spark, settings, stage, ds, version)
-    replace(publication_row(spark, manifest, ds, counts["users"]), OPS_PUBLICATIONS,
-            f"ds = DATE'{ds}'", settings)  # fmt: skip
+    overwrite_day(publication_row(spark, manifest, ds, counts["users"]), OPS_PUBLICATIONS, ds,
+                  settings)  # fmt: skip
     record_run(spark, settings, "publish", ds, counts)
     return counts
 

@@ -11,8 +11,7 @@ from torch import Tensor
 from jobs.config import Settings
 from jobs.tables import GOLD_COOCCURRENCE
 from models.batch import Batch
-from models.graph import decayed_weights, version_as_of
-from models.lake import read_arrow
+from models.graph import decayed_edges
 
 
 class Popularity:
@@ -50,15 +49,8 @@ class ItemKNN:
 
     @classmethod
     def from_table(cls, settings: Settings, as_of: date, num_items: int) -> ItemKNN:
-        columns = ["item_idx", "neighbour_idx", "weight", "updated_ds"]
-        version = version_as_of(settings, GOLD_COOCCURRENCE, as_of)
-        edges = read_arrow(settings, GOLD_COOCCURRENCE, columns, version=version)
-        weight = decayed_weights(
-            edges["weight"].to_numpy(),
-            edges["updated_ds"].to_numpy(),
-            as_of,
-            settings.half_life_days,
-        )
+        keys = ["item_idx", "neighbour_idx"]
+        edges, weight = decayed_edges(settings, GOLD_COOCCURRENCE, keys, as_of)
         return cls(
             torch.tensor(edges["item_idx"].to_numpy(), dtype=torch.long),
             torch.tensor(edges["neighbour_idx"].to_numpy(), dtype=torch.long),

@@ -50,6 +50,12 @@ def version_or_default(settings: Settings, ds: date, version: str | None) -> str
     return version
 
 
+def trained_night(ds: str, model_version: str | None) -> tuple[Settings, date, str]:
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds")
+    return settings, day, version_or_default(settings, day, model_version)
+
+
 def model_errors():
     """User-facing failures of the model steps, as one line each."""
     from models.examples_reader import ShortRead
@@ -90,9 +96,7 @@ def evaluate(ds: DsArg, model_version: VersionOpt = None) -> None:
     """Next-day test metrics of a model vs the last published one, popularity and item-KNN."""
     from models import nightly
 
-    settings = settings_or_fail()
-    day = parse_day(ds, "--ds")
-    version = version_or_default(settings, day, model_version)
+    settings, day, version = trained_night(ds, model_version)
     try:
         evaluation = nightly.evaluate(settings, day, version)
     except model_errors() as exc:
@@ -110,9 +114,7 @@ def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
     """Evaluate, gate, and publish the vectors of night D in one atomic commit (or refuse)."""
     from models import nightly
 
-    settings = settings_or_fail()
-    day = parse_day(ds, "--ds")
-    version = version_or_default(settings, day, model_version)
+    settings, day, version = trained_night(ds, model_version)
     try:
         manifest = nightly.stage(settings, day, version, nightly.evaluate(settings, day, version))
     except model_errors() as exc:

@@ -77,17 +77,22 @@ def version_as_of(settings: Settings, name: str, day: date) -> int:
     return max(fitting)[1]
 
 
-def load_graph(settings: Settings, as_of: date, num_users: int, num_items: int) -> Graph:
-    """gold.user_item_affinity as of ``as_of`` (time travel) with weights decayed to that day."""
-    columns = ["user_idx", "item_idx", "weight", "updated_ds"]
-    version = version_as_of(settings, GOLD_AFFINITY, as_of)
-    edges: pa.Table = read_arrow(settings, GOLD_AFFINITY, columns, version=version)
+def decayed_edges(
+    settings: Settings, name: str, keys: list[str], as_of: date
+) -> tuple[pa.Table, np.ndarray]:
+    """A graph table's ``keys`` columns as of ``as_of`` (time travel) and its weights decayed to
+    that day."""
+    version = version_as_of(settings, name, as_of)
+    edges = read_arrow(settings, name, [*keys, "weight", "updated_ds"], version=version)
     weight = decayed_weights(
-        edges["weight"].to_numpy(),
-        edges["updated_ds"].to_numpy(),
-        as_of,
-        settings.half_life_days,
+        edges["weight"].to_numpy(), edges["updated_ds"].to_numpy(), as_of, settings.half_life_days
     )
+    return edges, weight
+
+
+def load_graph(settings: Settings, as_of: date, num_users: int, num_items: int) -> Graph:
+    """gold.user_item_affinity as of ``as_of`` as a Graph."""
+    edges, weight = decayed_edges(settings, GOLD_AFFINITY, ["user_idx", "item_idx"], as_of)
     return build_graph(
         edges["user_idx"].to_numpy(), edges["item_idx"].to_numpy(), weight, num_users, num_items
     )

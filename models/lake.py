@@ -58,6 +58,14 @@ def read_arrow(
     return pq.read_table(files, columns=columns, partitioning=None)  # ds=... folders: not columns
 
 
+def latest_day(settings: Settings, name: str, empty_hint: str) -> str:
+    """The newest ds partition of a table; TableNotReady (with the hint) when it has none."""
+    days = [p["ds"] for p in open_table(settings, name).partitions()]
+    if not days:
+        raise TableNotReady(f"{name} is empty: {empty_hint}")
+    return max(days)
+
+
 def row_count(files: list[str]) -> int:
     """Rows in the given Parquet files, from their footers (no data read)."""
     return sum(pq.ParquetFile(Path(f)).metadata.num_rows for f in files)

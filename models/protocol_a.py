@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from models.batch import Batch
 from models.graph import Graph
 from models.history import EMPTY_HISTORY, append_event, read_histories, sequence_inputs
 from models.interest_model import InterestModel
-from models.lake import TableNotReady, open_table, read_arrow
+from models.lake import latest_day, read_arrow
 from models.ranking import Scorer, SeenItems, evaluate, model_scorer
 
 
@@ -66,12 +66,6 @@ class ProtocolA:
         )
 
 
-def parse_ts(value: str | int | float) -> int:
-    if isinstance(value, int | float):
-        return int(value)
-    return int(datetime.fromisoformat(value).timestamp())
-
-
 def read_held_out(path: Path, user_ids: dict[str, int], item_ids: dict[str, int]) -> HeldOut:
     """A held-out JSONL (lines with user_id, item_id, ts, role = valid | test) in idx space."""
     rows: dict[str, dict[str, tuple[int, int]]] = {}
@@ -84,7 +78,7 @@ def read_held_out(path: Path, user_ids: dict[str, int], item_ids: dict[str, int]
             raise BadHeldOut(f"{path}:{number}: user {user} has no training interactions")
         rows.setdefault(user, {})[record["role"]] = (
             item_ids.get(str(record["item_id"]), 0),
-            parse_ts(record["ts"]),
+            int(record["ts"]),  # epoch seconds (jobs.movielens.write_held_out)
         )
     missing = [u for u, r in rows.items() if set(r) != {"valid", "test"}]
     if missing:
@@ -98,10 +92,7 @@ def read_held_out(path: Path, user_ids: dict[str, int], item_ids: dict[str, int]
 
 
 def last_state_day(settings: Settings) -> str:
-    days = [p["ds"] for p in open_table(settings, SILVER_USER_RECENT).partitions()]
-    if not days:
-        raise TableNotReady(f"{SILVER_USER_RECENT} is empty: run the ETL first")
-    return max(days)
+    return latest_day(settings, SILVER_USER_RECENT, "run the ETL first")
 
 
 def id_map(settings: Settings, table: str, key: str, idx: str) -> dict[str, int]:

@@ -8,20 +8,14 @@ import pyarrow.compute as pc
 from jobs.config import Settings
 from jobs.publish import COLD_START_ID
 from jobs.tables import SERVING_ITEMS, SERVING_USERS
-from models.lake import TableNotReady, open_table, read_arrow
-
-
-def latest_day(settings: Settings) -> str:
-    days = [p["ds"] for p in open_table(settings, SERVING_USERS).partitions()]
-    if not days:
-        raise TableNotReady(f"{SERVING_USERS} is empty: nothing published yet (interest publish)")
-    return max(days)
+from models.lake import latest_day, read_arrow
 
 
 def recommend(settings: Settings, user_id: str, k: int) -> tuple[str, str, list[tuple[str, float]]]:
     """(ds, model_version, [(item_id, score)]) from the latest publication; a user without
     history gets the cold-start row."""
-    ds = np.datetime64(latest_day(settings)).astype(object)
+    published = latest_day(settings, SERVING_USERS, "nothing published yet (interest publish)")
+    ds = np.datetime64(published).astype(object)
     users = read_arrow(settings, SERVING_USERS, ["user_id", "model_version", "fused"], (ds, ds))
     row = users.filter(pc.equal(users["user_id"], user_id))
     if row.num_rows == 0:
