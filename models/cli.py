@@ -14,6 +14,10 @@ from rich.table import Table
 from jobs.cli import _submit, app, console, echo, fail, parse_day, settings_or_fail
 from jobs.config import Settings
 
+# Exit codes the nightly DAG reads: 99 = skipped (Airflow's BashOperator default), 3 = refused.
+NOTHING_TO_TRAIN = 99
+REFUSED = 3
+
 DsArg = Annotated[str, typer.Option("--ds", help="The night's logical day D, YYYY-MM-DD.")]
 VersionOpt = Annotated[
     str | None, typer.Option(help="Model version (default: the last one trained for D).")
@@ -36,6 +40,14 @@ def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
     for name, values in rows.items():
         table.add_row(name, *[f"{values[m]:.4f}" for m in METRICS])
     return table
+
+
+def next_day_table(day: date, version: str, metrics: list[dict]) -> Table:
+    """ops.model_metrics rows of one night as a table, a row per model."""
+    rows: dict[str, dict[str, float]] = {}
+    for row in metrics:
+        rows.setdefault(row["model"], {})[row["metric"]] = row["value"]
+    return metrics_table(f"next day {day} (test users), candidate {version}", rows)
 
 
 def version_or_default(settings: Settings, ds: date, version: str | None) -> str:
@@ -82,6 +94,9 @@ def train(
         version, result = nightly.train(
             settings, day, config, processes or settings.train_processes
         )
+    except nightly.NothingToTrain as exc:
+        console.print(f"skipped: {exc}")
+        raise typer.Exit(NOTHING_TO_TRAIN) from None
     except model_errors() as exc:
         raise fail(str(exc)) from None
     console.print(f"model {version}: best epoch {result.best_epoch} of {result.epochs}, "
@@ -101,17 +116,19 @@ def evaluate(ds: DsArg, model_version: VersionOpt = None) -> None:
         evaluation = nightly.evaluate(settings, day, version)
     except model_errors() as exc:
         raise fail(str(exc)) from None
-    rows: dict[str, dict[str, float]] = {}
-    for row in evaluation.metrics:
-        rows.setdefault(row["model"], {})[row["metric"]] = row["value"]
-    console.print(metrics_table(f"next day {day} (test users), candidate {version}", rows))
+    console.print(next_day_table(day, version, evaluation.metrics))
     accepted, reason = nightly.gate(evaluation, settings.publish_margin)
     console.print(f"gate: {'publish' if accepted else 'refuse'} — {reason}")
 
 
 @app.command()
-def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
-    """Evaluate, gate, and publish the vectors of night D in one atomic commit (or refuse)."""
+def stage(ds: DsArg, model_version: VersionOpt = None) -> None:
+    """Evaluate and gate a model for night D, and stage what the publish job commits (its
+    vectors only when the gate passes). Publishing is `interest publish` or the DAG's publish."""
+    staged(ds, model_version)
+
+
+def staged(ds: str, model_version: str | None) -> tuple[Settings, date, dict]:
     from models import nightly
 
     settings, day, version = trained_night(ds, model_version)
@@ -119,10 +136,37 @@ def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
         manifest = nightly.stage(settings, day, version, nightly.evaluate(settings, day, version))
     except model_errors() as exc:
         raise fail(str(exc)) from None
+    console.print(next_day_table(day, version, manifest["metrics"]))
+    console.print(f"gate: {manifest['decision']} — {manifest['reason']}")
+    return settings, day, manifest
+
+
+@app.command()
+def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
+    """Evaluate, gate, and publish the vectors of night D in one atomic commit (or refuse)."""
+    settings, day, manifest = staged(ds, model_version)
     _submit(settings, "publish", ["--ds", day.isoformat()], echo)
     if manifest["decision"] != "published":
-        raise fail(f"not published: {manifest['reason']}", code=3)
-    console.print(f"published {version} for {day}: {manifest['reason']}")
+        raise fail(f"not published: {manifest['reason']}", code=REFUSED)
+    console.print(f"published {manifest['model_version']} for {day}: {manifest['reason']}")
+
+
+@app.command()
+def report(ds: DsArg) -> None:
+    """What night D decided, from ops.publications and ops.model_metrics (exit 3 if refused)."""
+    from models.report import night_report
+
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds")
+    try:
+        night = night_report(settings, day)
+    except model_errors() as exc:
+        raise fail(str(exc)) from None
+    console.print(metrics_table(f"next day {day} (test users)", night.metrics))
+    console.print(f"{night.decision}: model {night.model_version}: {night.reason}")
+    if not night.published:
+        raise typer.Exit(REFUSED)
+    console.print(f"vectors: serving.user_interest_vectors ds={day} ({night.users:,} users)")
 
 
 @app.command()

@@ -21,11 +21,11 @@ import pyarrow.parquet as pq
 import torch
 
 from jobs.config import Settings
-from jobs.tables import SERVING_USERS
+from jobs.tables import GOLD_EXAMPLES, SERVING_USERS
 from models.baselines import ItemKNN, Popularity
 from models.config import TrainConfig
 from models.distributed import fit_parallel
-from models.lake import TableNotReady, read_arrow
+from models.lake import TableNotReady, live_files, open_table, read_arrow
 from models.metrics import METRICS
 from models.next_day import NextDay
 from models.ranking import model_scorer
@@ -34,8 +34,8 @@ from models.training_data import load_train_data
 from models.vectors import compute_vectors, user_inputs
 
 
-class GateRefused(RuntimeError):
-    """The candidate is worse than the last published model by more than the margin."""
+class NothingToTrain(RuntimeError):
+    """No training examples before the night yet (a warehouse's first night)."""
 
 
 def model_version(ds: date, config: TrainConfig) -> str:
@@ -78,8 +78,10 @@ def load_model(settings: Settings, version: str, data: TrainData) -> torch.nn.Mo
 def train(
     settings: Settings, ds: date, config: TrainConfig, processes: int = 1
 ) -> tuple[str, FitResult]:
-    as_of = ds - timedelta(days=1)
-    data = load_train_data(settings, as_of, ds - timedelta(days=settings.train_days))
+    as_of, first = ds - timedelta(days=1), ds - timedelta(days=settings.train_days)
+    if not live_files(open_table(settings, GOLD_EXAMPLES), (first, as_of)):
+        raise NothingToTrain(f"no training examples in [{first}, {as_of}] yet: nothing to train")
+    data = load_train_data(settings, as_of, first)
     valid = NextDay.of(settings, ds, data.num_users, data.num_items, part="valid")
     version = model_version(ds, config)
     folder = model_dir(settings, version)

@@ -3,7 +3,10 @@ gets its own warehouse (``make_warehouse``), registered in that same session."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -77,3 +80,40 @@ def make_warehouse(spark, tmp_path: Path) -> Callable:
         return settings
 
     return make
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local Airflow (SQLite metadata) over dags/, migrated once. Airflow reads its
+    configuration when first imported, so nothing may import it before this fixture."""
+    from jobs.config import REPO_ROOT
+
+    if "airflow" in sys.modules:
+        raise RuntimeError("airflow was imported before the test Airflow home was set")
+    home = tmp_path_factory.mktemp("airflow-home")
+    venv_bin = Path(sys.executable).parent
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
+            # The DAG's tasks call `interest` and `spark-submit` from the product's venv.
+            "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
+        }
+    )
+    subprocess.run([venv_bin / "airflow", "db", "migrate"], check=True, capture_output=True)
+    return home
+
+
+@pytest.fixture(scope="session")
+def nightly_dag(airflow_home: Path):
+    """The nightly DAG as the scheduler parses it (import errors fail the fixture)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from jobs.config import REPO_ROOT
+
+    bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag.get_dag("user_interest_nightly")

@@ -1,0 +1,231 @@
+"""# user_interest_nightly
+
+One run per logical day `ds`: the day's raw logs in, user interest vectors for `ds` published.
+
+**Steps**: wait for `RAW/ds=<ds>/` → check the day's order → Spark jobs `ingest` → `sessionize` →
+`ids` → `graph` → `examples` (Delta tables, one partition or MERGE commit per ds) → `train` (skipped
+on a warehouse's first night: no examples before it) → `evaluate_and_gate` → `publish` (Spark: all
+user vectors of ds in ONE Delta commit) → `report` (fails the run if the gate refused the model;
+the previous vectors stay served).
+
+**Order**: the long-term graph and the id tables take days in order: `depends_on_past`,
+`max_active_runs=1`. A backfill that starts at or before the graph's latest day is refused by
+`check_day_order` before any table is written (rerunning exactly the latest day is allowed).
+
+**Backfill**: `airflow backfill create --dag-id user_interest_nightly --from-date A --to-date B`,
+or *Run Backfill* in the UI. See dags/README.md.
+
+(This file is configuration: nothing from jobs/ or models/ is imported while it is parsed; the
+callables and macros import them when a task runs.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG, Asset, chain, task
+
+DAG_ID = "user_interest_nightly"
+# Where the training task runs: "local" (this worker, CPU or its GPU) or "kubernetes" (a GPU pod
+# from infra/k8s/train-pod.yaml).
+TRAIN_ON = os.environ.get("INTEREST_TRAIN_ON", "local")
+SKIPPED = 99  # `interest train` exits 99 when there is nothing to train on yet (first night)
+
+# Spark steps in order, with the Delta tables each one writes (the DAG's Assets).
+SPARK_STEPS = {
+    "ingest": ["bronze.events", "bronze.events_rejected"],
+    "sessionize": ["silver.sessions"],
+    "ids": ["silver.user_ids", "silver.item_ids"],
+    "graph": ["gold.user_item_affinity", "gold.item_cooccurrence", "ops.graph_log"],
+    "examples": ["gold.training_examples", "silver.user_recent"],
+}
+PUBLISHED = [
+    "ops.model_metrics",
+    "serving.item_vectors",
+    "serving.user_interest_vectors",
+    "ops.publications",
+]
+STEP_DOCS = {
+    "ingest": "Raw logs of ds → `bronze.events`; bad records → `bronze.events_rejected` with "
+    "the reason; accepted + rejected = read.",
+    "sessionize": "`bronze.events` → `silver.sessions` (inactivity gap, max length).",
+    "ids": "New users and items get the next dense ids (`silver.user_ids`, `silver.item_ids`, "
+    "append-only).",
+    "graph": "Long-term graph: yesterday's weights decayed + today's, by Delta MERGE (one commit "
+    "tagged with ds); pruned and capped.",
+    "examples": "`gold.training_examples` of ds: the last L items before each event.",
+}
+
+
+def table_asset(name: str) -> Asset:
+    layer, table = name.split(".")
+    return Asset(name=name, uri=f"delta://interest/{layer}/{table}", group="delta")
+
+
+def job_file(name: str) -> str:
+    """Macro: the job's file in the installed product (resolved when the task runs)."""
+    from jobs.submit import job_file as path
+
+    return str(path(name))
+
+
+def delta_jars() -> str:
+    """Macro: the Delta jars resolved by scripts/setup.sh, for spark-submit --jars."""
+    from jobs.config import Settings
+    from jobs.spark import delta_jars as jars
+
+    return ",".join(jars(Settings()))
+
+
+def driver_memory() -> str:
+    """Macro: spark-submit --driver-memory from the product's settings."""
+    from jobs.config import Settings
+
+    return Settings().spark_driver_memory
+
+
+def spark_step(name: str, outlets: list[str], doc_md: str) -> SparkSubmitOperator:
+    """One Spark job for ds; the master is the `spark_default` connection's."""
+    return SparkSubmitOperator(
+        task_id=name,
+        application=f"{{{{ job_file('{name}') }}}}",
+        application_args=["--ds", "{{ ds }}"],
+        jars="{{ delta_jars() }}",
+        driver_memory="{{ driver_memory() }}",
+        name=f"interest-{name}-{{{{ ds }}}}",
+        conn_id="spark_default",
+        outlets=[table_asset(t) for t in outlets],
+        execution_timeout=timedelta(hours=2),
+        doc_md=doc_md,
+    )
+
+
+def train_step() -> BashOperator:
+    command = ["train", "--ds", "{{ ds }}"]
+    doc = (
+        "Trains the fused LSTM + GCN model on the examples of the last `train_days` days up to "
+        "ds - 1, early stopping on ds's events; warm-starts from the last published model. "
+        "Skipped (exit 99) on a warehouse's first night, which has nothing to train on."
+    )
+    if TRAIN_ON == "kubernetes":
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+        return KubernetesPodOperator(
+            task_id="train",
+            pod_template_file=os.environ.get(
+                "INTEREST_TRAIN_POD_TEMPLATE",
+                os.path.join(os.path.dirname(__file__), "..", "infra", "k8s", "train-pod.yaml"),
+            ),
+            arguments=command,
+            skip_on_exit_code=SKIPPED,
+            execution_timeout=timedelta(hours=4),
+            doc_md=doc + " Runs in a GPU pod (infra/k8s/train-pod.yaml).",
+        )
+    return BashOperator(
+        task_id="train",
+        bash_command="interest " + " ".join(command),
+        skip_on_exit_code=SKIPPED,
+        execution_timeout=timedelta(hours=4),
+        doc_md=doc,
+    )
+
+
+@task.sensor(poke_interval=600, timeout=12 * 3600, mode="reschedule")
+def wait_for_raw_data(ds: str | None = None) -> bool:
+    """Waits until the day's raw folder RAW/ds=<ds>/ holds data files (12 h at most)."""
+    from jobs.config import Settings
+
+    folder = Settings().raw_day_dir(ds)
+    return folder.is_dir() and any(p.is_file() for p in folder.glob("part-*"))
+
+
+@task
+def check_day_order(ds: str | None = None) -> str:
+    """Refuses, before any table is written, a day that the long-term graph has already gone
+    past (a backfill that starts in the middle of history or before its first day)."""
+    from datetime import date
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from jobs.config import Settings
+    from jobs.day_order import DayOrderError
+    from jobs.day_order import check_day_order as check
+
+    try:
+        return check(Settings(), date.fromisoformat(ds))
+    except DayOrderError as exc:
+        raise AirflowFailException(str(exc)) from None  # no retry: it would be refused again
+
+
+@task
+def report(ds: str | None = None) -> str:
+    """Logs the night's decision and next-day metrics beside the baselines; fails the run when
+    the gate refused the model (the previous vectors stay served)."""
+    from datetime import date
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from jobs.config import Settings
+    from models.report import night_report
+
+    night = night_report(Settings(), date.fromisoformat(ds))
+    text = "\n".join(night.lines())
+    logging.getLogger(__name__).info("%s", text)
+    if not night.published:
+        raise AirflowFailException(f"vectors not published for {ds}: {night.reason}")
+    return text
+
+
+with DAG(
+    dag_id=DAG_ID,
+    description="Raw events → Delta tables → fused LSTM + GCN model → published interest vectors",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=True,
+    max_active_runs=1,  # the graph and the id tables take days in order
+    default_args={
+        "owner": "recsys",
+        "depends_on_past": True,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+    },
+    user_defined_macros={
+        "job_file": job_file,
+        "delta_jars": delta_jars,
+        "driver_memory": driver_memory,
+    },
+    tags=["interest-vectors", "spark", "delta", "pytorch"],
+    doc_md=__doc__,
+) as dag:
+    spark_steps = [
+        spark_step(name, outlets, STEP_DOCS[name]) for name, outlets in SPARK_STEPS.items()
+    ]
+    evaluate_and_gate = BashOperator(
+        task_id="evaluate_and_gate",
+        bash_command="interest stage --ds {{ ds }}",
+        execution_timeout=timedelta(hours=1),
+        doc_md="Next-day metrics of the candidate, the last published model, popularity and "
+        "item-KNN on ds's test users; the gate's decision; stages the vectors only if it passes.",
+    )
+    publish = spark_step(
+        "publish",
+        PUBLISHED,
+        "Commits the metrics, the item vectors, then ALL user vectors of ds in one Delta commit "
+        "(the publish point), then the decision in `ops.publications`.",
+    )
+    chain(
+        wait_for_raw_data(),
+        check_day_order(),
+        *spark_steps,
+        train_step(),
+        evaluate_and_gate,
+        publish,
+        report(),
+    )
