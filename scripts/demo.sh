@@ -1,21 +1,62 @@
 #!/usr/bin/env bash
-# The run command (README): setup, a few days of synthetic raw logs, the ETL for those days
-# through spark-submit, then a summary (tables, row counts, reconciliation of the last day).
+# The run command (README): setup, a week of synthetic raw logs, the nightly DAG run by Airflow for
+# each of those days (real DAG runs recorded in Airflow's metadata DB, as `airflow dags test` makes
+# them), then a summary: tables and row counts, last night's metrics against the baselines, where
+# the vectors are, how to open the UI and query the tables.
+#
+# The demo owns its warehouse and Airflow home (INTEREST_HOME, default var/demo) and starts them
+# afresh on every run. DEMO_DAYS, DEMO_FIRST_DAY and DEMO_EVENTS_PER_DAY size it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
 scripts/setup.sh
-export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}
+export INTEREST_HOME=${INTEREST_HOME:-$PWD/var/demo}
+rm -rf "$INTEREST_HOME"
+source scripts/airflow_env.sh
 first=${DEMO_FIRST_DAY:-2026-01-01}
-days=${DEMO_DAYS:-4}
+days=${DEMO_DAYS:-7}
 last=$(date -u -d "$first + $((days - 1)) days" +%F)
-interest=.venv/bin/interest
-$interest demo-data --start "$first" --days "$days" --events-per-day "${DEMO_EVENTS_PER_DAY:-10000}"
-$interest etl --from "$first" --to "$last"
-$interest summary
+
+airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || {
+  tail -20 "$AIRFLOW_HOME/db-migrate.log"
+  exit 1
+}
+ready=$(date +%s)
+interest demo-data --start "$first" --days "$days" --events-per-day "${DEMO_EVENTS_PER_DAY:-4000}" \
+  --users 400 --items 300 --clusters 10
+mkdir -p "$INTEREST_HOME/logs"
+for n in $(seq 0 $((days - 1))); do
+  ds=$(date -u -d "$first + $n days" +%F)
+  log=$INTEREST_HOME/logs/dag-$ds.log
+  night_started=$(date +%s)
+  if ! airflow dags test user_interest_nightly "$ds" >"$log" 2>&1; then
+    tail -40 "$log"
+    echo "demo: the DAG run for $ds failed; its log: $log" >&2
+    exit 1
+  fi
+  # `airflow dags test` exits 0 even when a task failed: read the run's state back.
+  state=$(airflow dags state user_interest_nightly "$ds" 2>/dev/null | tail -1)
+  echo "demo: DAG run $ds: $state in $(($(date +%s) - night_started)) s (log: $log)"
+  if [ "$state" != success ]; then
+    tail -40 "$log"
+    exit 1
+  fi
+done
+
+interest summary --ds "$last"
+interest report --ds "$last"
+finished=$(date +%s)
 cat <<MSG
 
-Tables are under $($interest config | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["home"])')/tables. Query them by name:
-  $interest queries
-  $interest sql top_items_long_term
-  $interest sql "SELECT ds, count(*) FROM silver.sessions GROUP BY ds ORDER BY ds"
+Demo done in $((finished - ready)) s after setup ($((finished - started)) s in all).
+Warehouse: $INTEREST_HOME (Delta tables under tables/; published vectors:
+  serving.user_interest_vectors and serving.item_vectors, read as of now through the views
+  serving.user_interest_vectors_current / serving.item_vectors_current).
+Query the tables by name (the same INTEREST_HOME):
+  export INTEREST_HOME=$INTEREST_HOME
+  .venv/bin/interest queries
+  .venv/bin/interest sql top_items_long_term
+  .venv/bin/interest sql "SELECT ds, decision, reason FROM ops.publications ORDER BY ds"
+  .venv/bin/interest recommend <user_id>
+Open the Airflow UI with these runs: scripts/airflow-ui.sh  (http://127.0.0.1:8080)
 MSG

@@ -8,8 +8,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
+import pendulum
 import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -117,3 +120,47 @@ def nightly_dag(airflow_home: Path):
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
     assert bag.import_errors == {}
     return bag.get_dag("user_interest_nightly")
+
+
+DAG_DAYS = [date(2026, 1, 1) + timedelta(days=n) for n in range(3)]
+
+
+@dataclass
+class DagNights:
+    dag: object
+    settings: object  # jobs.config.Settings of the warehouse the DAG wrote
+    days: list[date]
+    runs: list[tuple[str, dict[str, str]]]  # per day: the run's state, each task's state
+
+    def run(self, day: date) -> tuple[str, dict[str, str]]:
+        return run_night(self.dag, day)
+
+
+def run_night(dag, day: date):
+    """One real DAG run (``dag.test()``) for ``day``: its state and each task's state."""
+    run = dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC"))
+    return run.state, {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+
+@pytest.fixture(scope="session")
+def dag_nights(nightly_dag, tmp_path_factory: pytest.TempPathFactory):
+    """Three synthetic days run through the DAG in order (the warehouse is INTEREST_HOME)."""
+    import os
+
+    from jobs.config import Settings
+    from jobs.synthetic import SyntheticSpec, generate
+
+    home = tmp_path_factory.mktemp("dag-home")
+    os.environ["INTEREST_HOME"] = str(home)  # read by every task and the processes they start
+    settings = Settings()
+    spec = SyntheticSpec(
+        start=DAG_DAYS[0], days=len(DAG_DAYS), events_per_day=1500, users=150, items=120, clusters=6,
+        bad_fraction=0.01, seed=11,
+    )  # fmt: skip
+    list(generate(spec, settings.raw_dir))
+    try:
+        yield DagNights(
+            nightly_dag, settings, DAG_DAYS, [run_night(nightly_dag, day) for day in DAG_DAYS]
+        )
+    finally:
+        del os.environ["INTEREST_HOME"]
