@@ -64,11 +64,11 @@ def print_table(results: dict, anchors: dict[str, dict]) -> None:
     for name, row in results["models"].items():
         means = [sum(row[m]) / len(row[m]) for m in (*METRICS, "train_s")]
         table.add_row(name, *[f"{v:.4f}" for v in means[:-1]], f"{means[-1]:.0f}")
-    for anchor in anchors:
+    for name, anchor in anchors.items():  # ../shared/anchors/recbole-ml100k.json: name -> metrics
         table.add_row(
-            f"RecBole {anchor['model']}",
+            f"RecBole {name}",
             *[f"{anchor[m]:.4f}" for m in METRICS],
-            str(anchor.get("train_s", "")),
+            f"{anchor['train_s']:.0f}" if "train_s" in anchor else "",
         )
     Console().print(table)
 
