@@ -35,6 +35,10 @@ DAG_ID = "user_interest_nightly"
 # from infra/k8s/train-pod.yaml).
 TRAIN_ON = os.environ.get("INTEREST_TRAIN_ON", "local")
 SKIPPED = 99  # `interest train` exits 99 when there is nothing to train on yet (first night)
+# "per_step": one spark-submit per ETL step (retry one step, see each in the grid); "one": the
+# night's five ETL steps in ONE spark-submit (jobs/pipeline.py), for small data where a JVM start
+# per step costs more than the step (the demo on 2 cores).
+ETL_TASKS = os.environ.get("INTEREST_DAG_ETL_TASKS", "per_step")
 
 # Spark steps in order, with the Delta tables each one writes (the DAG's Assets).
 SPARK_STEPS = {
@@ -83,20 +87,36 @@ def delta_jars() -> str:
 
 
 def driver_memory() -> str:
-    """Macro: spark-submit --driver-memory from the product's settings."""
+    """Macro: the driver's memory from the product's settings."""
     from jobs.config import Settings
 
     return Settings().spark_driver_memory
 
 
-def spark_step(name: str, outlets: list[str], doc_md: str) -> SparkSubmitOperator:
+def driver_java_options() -> str:
+    """Macro: the driver's extra JVM options from the product's settings."""
+    from jobs.config import Settings
+
+    return Settings().spark_driver_java_options
+
+
+def spark_step(
+    name: str,
+    outlets: list[str],
+    doc_md: str,
+    job: str | None = None,
+    args: list[str] | None = None,
+) -> SparkSubmitOperator:
     """One Spark job for ds; the master is the `spark_default` connection's."""
     return SparkSubmitOperator(
         task_id=name,
-        application=f"{{{{ job_file('{name}') }}}}",
-        application_args=["--ds", "{{ ds }}"],
+        application=f"{{{{ job_file('{job or name}') }}}}",
+        application_args=args or ["--ds", "{{ ds }}"],
         jars="{{ delta_jars() }}",
-        driver_memory="{{ driver_memory() }}",
+        conf={  # driver_memory= is not a templated argument; conf is
+            "spark.driver.memory": "{{ driver_memory() }}",
+            "spark.driver.extraJavaOptions": "{{ driver_java_options() }}",
+        },
         name=f"interest-{name}-{{{{ ds }}}}",
         conn_id="spark_default",
         outlets=[table_asset(t) for t in outlets],
@@ -200,13 +220,26 @@ with DAG(
         "job_file": job_file,
         "delta_jars": delta_jars,
         "driver_memory": driver_memory,
+        "driver_java_options": driver_java_options,
     },
     tags=["interest-vectors", "spark", "delta", "pytorch"],
     doc_md=__doc__,
 ) as dag:
-    spark_steps = [
-        spark_step(name, outlets, STEP_DOCS[name]) for name, outlets in SPARK_STEPS.items()
-    ]
+    if ETL_TASKS == "one":
+        spark_steps = [
+            spark_step(
+                "etl",
+                [table for outlets in SPARK_STEPS.values() for table in outlets],
+                "The night's ETL steps in one spark-submit (`jobs/pipeline.py`): "
+                + " ".join(STEP_DOCS.values()),
+                job="pipeline",
+                args=["--from", "{{ ds }}", "--to", "{{ ds }}"],
+            )
+        ]
+    else:
+        spark_steps = [
+            spark_step(name, outlets, STEP_DOCS[name]) for name, outlets in SPARK_STEPS.items()
+        ]
     evaluate_and_gate = BashOperator(
         task_id="evaluate_and_gate",
         bash_command="interest stage --ds {{ ds }}",

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         default=2, ge=1, description="Tasks Delta uses to rebuild a table snapshot (log size)."
     )
     spark_driver_memory: str = Field(default="4g", description="spark-submit --driver-memory.")
+    spark_driver_java_options: str = Field(
+        default="",
+        description="spark.driver.extraJavaOptions of every job (the local demo uses "
+        "'-XX:TieredStopAtLevel=1': short jobs on 2 cores spend less time compiling).",
+    )
     jars_dir: Path = Field(
         default=REPO_ROOT / ".jars",
         description="Delta Lake jars resolved by scripts/setup.sh; put on spark.jars.",

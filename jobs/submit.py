@@ -31,11 +31,17 @@ def job_file(name: str) -> Path:
     return JOBS_DIR / f"{name}.py"
 
 
+def java_options(settings: Settings) -> list[str]:
+    options = settings.spark_driver_java_options
+    return ["--conf", f"spark.driver.extraJavaOptions={options}"] if options else []
+
+
 def spark_submit_command(settings: Settings, name: str, args: list[str]) -> list[str]:
     return [
         str(Path(sys.executable).parent / "spark-submit"),
         "--master", settings.spark_master,
         "--driver-memory", settings.spark_driver_memory,
+        *java_options(settings),
         "--jars", ",".join(delta_jars(settings)),
         str(job_file(name)),
         *args,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Airflow UI over the demo's warehouse and run history (scripts/demo.sh): `airflow standalone`
+# The Airflow UI over the demo's warehouse and run history (scripts/demo.sh; DEMO_HOME): `airflow standalone`
 # (API server + UI, scheduler, DAG processor, triggerer) bound to 127.0.0.1:${AIRFLOW__API__PORT:-8080}.
 # Log in as admin with the password printed below. Backfills: the DAG's "Run Backfill" button, or
 #   airflow backfill create --dag-id user_interest_nightly --from-date A --to-date B
@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
-export INTEREST_HOME=${INTEREST_HOME:-$PWD/var/demo}
+export INTEREST_HOME=${DEMO_HOME:-$PWD/var/demo}
+export AIRFLOW_HOME=$INTEREST_HOME/airflow
 source scripts/airflow_env.sh
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1
 passwords=$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated

@@ -129,9 +129,11 @@ def test_ui_shows_the_successful_nights(airflow_ui, browser, dag_nights) -> None
 
     browser.get(f"{url}/dags/{DAG_ID}/runs")
     badges = wait.until(
-        lambda b: (found := b.find_elements(By.CSS_SELECTOR, "[data-testid=state-badge]"))
-        and len(found) >= len(dag_nights.days)
-        and found
+        lambda b: (
+            (found := b.find_elements(By.CSS_SELECTOR, "[data-testid=state-badge]"))
+            and len(found) >= len(dag_nights.days)
+            and found
+        )
     )
     shown = sorted(badge.text.strip().lower() for badge in badges)
     assert shown == ["success"] * len(dag_nights.days)

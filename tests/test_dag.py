@@ -110,3 +110,17 @@ def test_templates_resolve_to_the_installed_jobs(nightly_dag) -> None:
     jars = macros["delta_jars"]().split(",")
     assert jars and all(Path(j).is_file() and j.endswith(".jar") for j in jars)
     assert macros["driver_memory"]()
+
+
+def test_one_spark_task_for_the_etl_is_configuration(airflow_home: Path) -> None:
+    body = (
+        "etl = dag.get_task('etl')\n"
+        "print(sorted(dag.task_ids) == sorted(['wait_for_raw_data', 'check_day_order', 'etl', "
+        "'train', 'evaluate_and_gate', 'publish', 'report']), "
+        "etl.upstream_task_ids, etl.downstream_task_ids, etl.application_args)"
+    )
+    done = parse_alone({"INTEREST_DAG_ETL_TASKS": "one"}, body)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == (
+        "True {'check_day_order'} {'train'} ['--from', '{{ ds }}', '--to', '{{ ds }}']"
+    )
