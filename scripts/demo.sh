@@ -25,8 +25,8 @@ airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || {
   exit 1
 }
 ready=$(date +%s)
-interest demo-data --start "$first" --days "$days" --events-per-day "${DEMO_EVENTS_PER_DAY:-4000}" \
-  --users 400 --items 300 --clusters 10
+interest demo-data --start "$first" --days "$days" --events-per-day "${DEMO_EVENTS_PER_DAY:-2000}" \
+  --users 300 --items 200 --clusters 10
 log=$INTEREST_HOME/dag-runs.log
 echo "demo: running the DAG for $first .. $last (Airflow's log: $log)"
 if ! python scripts/run_nights.py "$first" "$last" 2>&1 | tee "$log" | grep --line-buffered '^night '; then

@@ -42,7 +42,10 @@ def test_published_vectors_cover_every_user_once(dag_nights) -> None:
         # every user seen up to that night, once, plus the cold-start row (user_idx 0)
         assert sorted(users["user_idx"].to_pylist()) == [0, *known]
         assert pc.all(pc.greater(pc.list_value_length(users["fused"]), 0)).as_py()
-        assert pc.min(users["gate"]).as_py() >= 0 and pc.max(users["gate"]).as_py() <= 1
+        assert (
+            pc.min(pc.list_flatten(users["gate"])).as_py() >= 0
+            and pc.max(pc.list_flatten(users["gate"])).as_py() <= 1
+        )
     assert sum(d["users"] for d in decisions) > 0
 
 
