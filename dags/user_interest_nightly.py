@@ -86,18 +86,11 @@ def delta_jars() -> str:
     return ",".join(jars(Settings()))
 
 
-def driver_memory() -> str:
-    """Macro: the driver's memory from the product's settings."""
+def setting(name: str) -> str:
+    """Macro: one of the product's settings (jobs/config.py), read when the task runs."""
     from jobs.config import Settings
 
-    return Settings().spark_driver_memory
-
-
-def driver_java_options() -> str:
-    """Macro: the driver's extra JVM options from the product's settings."""
-    from jobs.config import Settings
-
-    return Settings().spark_driver_java_options
+    return str(getattr(Settings(), name))
 
 
 def spark_step(
@@ -114,8 +107,8 @@ def spark_step(
         application_args=args or ["--ds", "{{ ds }}"],
         jars="{{ delta_jars() }}",
         conf={  # driver_memory= is not a templated argument; conf is
-            "spark.driver.memory": "{{ driver_memory() }}",
-            "spark.driver.extraJavaOptions": "{{ driver_java_options() }}",
+            "spark.driver.memory": "{{ setting('spark_driver_memory') }}",
+            "spark.driver.extraJavaOptions": "{{ setting('spark_driver_java_options') }}",
         },
         name=f"interest-{name}-{{{{ ds }}}}",
         conn_id="spark_default",
@@ -219,8 +212,7 @@ with DAG(
     user_defined_macros={
         "job_file": job_file,
         "delta_jars": delta_jars,
-        "driver_memory": driver_memory,
-        "driver_java_options": driver_java_options,
+        "setting": setting,
     },
     tags=["interest-vectors", "spark", "delta", "pytorch"],
     doc_md=__doc__,

@@ -109,7 +109,7 @@ def test_templates_resolve_to_the_installed_jobs(nightly_dag) -> None:
     assert Path(macros["job_file"]("ingest")) == REPO_ROOT / "jobs" / "ingest.py"
     jars = macros["delta_jars"]().split(",")
     assert jars and all(Path(j).is_file() and j.endswith(".jar") for j in jars)
-    assert macros["driver_memory"]()
+    assert macros["setting"]("spark_driver_memory")
 
 
 def test_one_spark_task_for_the_etl_is_configuration(airflow_home: Path) -> None:
