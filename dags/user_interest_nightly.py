@@ -8,12 +8,14 @@ on a warehouse's first night: no examples before it) → `evaluate_and_gate` →
 user vectors of ds in ONE Delta commit) → `report` (fails the run if the gate refused the model;
 the previous vectors stay served).
 
-**Order**: the long-term graph and the id tables take days in order: `depends_on_past`,
-`max_active_runs=1`. A backfill that starts at or before the graph's latest day is refused by
-`check_day_order` before any table is written (rerunning exactly the latest day is allowed).
+**Order**: the long-term graph and the id tables take days in order: the ETL steps have
+`depends_on_past`, the DAG `max_active_runs=1`. `check_day_order`, before any table is written,
+runs a new day (or the graph's latest day again if it did not publish), skips a finished night
+(rerunning a finished range changes no table) and refuses any other day the graph has gone past.
 
-**Backfill**: `airflow backfill create --dag-id user_interest_nightly --from-date A --to-date B`,
-or *Run Backfill* in the UI. See dags/README.md.
+**Backfill** (the DAG must be unpaused; Airflow requires reprocess *failed* or *completed* with
+`depends_on_past`): `airflow backfill create --dag-id user_interest_nightly --from-date A
+--to-date B --reprocess-behavior failed`, or *Run Backfill* in the UI. See dags/README.md.
 
 (This file is configuration: nothing from jobs/ or models/ is imported while it is parsed; the
 callables and macros import them when a task runs.)
@@ -28,7 +30,7 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, Asset, chain, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain, task
 
 DAG_ID = "user_interest_nightly"
 # Where the training task runs: "local" (this worker, CPU or its GPU) or "kubernetes" (a GPU pod
@@ -39,6 +41,12 @@ SKIPPED = 99  # `interest train` exits 99 when there is nothing to train on yet 
 # night's five ETL steps in ONE spark-submit (jobs/pipeline.py), for small data where a JVM start
 # per step costs more than the step (the demo on 2 cores).
 ETL_TASKS = os.environ.get("INTEREST_DAG_ETL_TASKS", "per_step")
+# The days the scheduler runs by itself: from the start day (catching up on missed days) to the
+# end day if one is set. A local Airflow sets the end to its last day of raw data, so that
+# unpausing the DAG (backfills only run while it is unpaused) starts no run that would wait for
+# data that never comes. Backfills may run any day.
+START_DAY = os.environ.get("INTEREST_DAG_START_DATE", "2026-01-01")
+END_DAY = os.environ.get("INTEREST_DAG_END_DATE") or None
 
 # Spark steps in order, with the Delta tables each one writes (the DAG's Assets).
 SPARK_STEPS = {
@@ -64,6 +72,13 @@ STEP_DOCS = {
     "tagged with ds); pruned and capped.",
     "examples": "`gold.training_examples` of ds: the last L items before each event.",
 }
+
+
+def utc_day(variable: str, value: str) -> pendulum.DateTime:
+    try:
+        return pendulum.datetime(*map(int, value.split("-")), tz="UTC")
+    except (TypeError, ValueError):
+        raise ValueError(f"{variable}={value!r}: expected a day, YYYY-MM-DD") from None
 
 
 def table_asset(name: str) -> Asset:
@@ -99,8 +114,10 @@ def spark_step(
     doc_md: str,
     job: str | None = None,
     args: list[str] | None = None,
+    in_day_order: bool = True,
 ) -> SparkSubmitOperator:
-    """One Spark job for ds; the master is the `spark_default` connection's."""
+    """One Spark job for ds; the master is the `spark_default` connection's. An ETL step waits
+    for the same step of the day before (the graph and the id tables take days in order)."""
     return SparkSubmitOperator(
         task_id=name,
         application=f"{{{{ job_file('{job or name}') }}}}",
@@ -113,6 +130,7 @@ def spark_step(
         name=f"interest-{name}-{{{{ ds }}}}",
         conn_id="spark_default",
         outlets=[table_asset(t) for t in outlets],
+        depends_on_past=in_day_order,
         execution_timeout=timedelta(hours=2),
         doc_md=doc_md,
     )
@@ -159,20 +177,22 @@ def wait_for_raw_data(ds: str | None = None) -> bool:
 
 @task
 def check_day_order(ds: str | None = None) -> str:
-    """Refuses, before any table is written, a day that the long-term graph has already gone
-    past (a backfill that starts in the middle of history or before its first day)."""
+    """Before any table is written: runs a new day (or the graph's unfinished latest day), skips
+    a finished night (a rerun would change nothing), refuses a day the graph has gone past."""
     from datetime import date
 
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     from jobs.config import Settings
-    from jobs.day_order import DayOrderError
-    from jobs.day_order import check_day_order as check
+    from jobs.day_order import DayOrderError, plan_night
 
     try:
-        return check(Settings(), date.fromisoformat(ds))
+        night = plan_night(Settings(), date.fromisoformat(ds))
     except DayOrderError as exc:
         raise AirflowFailException(str(exc)) from None  # no retry: it would be refused again
+    if not night.runs:
+        raise AirflowSkipException(night.reason)  # skips the whole night
+    return night.reason
 
 
 @task
@@ -197,13 +217,14 @@ def report(ds: str | None = None) -> str:
 with DAG(
     dag_id=DAG_ID,
     description="Raw events → Delta tables → fused LSTM + GCN model → published interest vectors",
-    schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    # The run for ds starts when ds is over (at midnight UTC after it), not at its start.
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    start_date=utc_day("INTEREST_DAG_START_DATE", START_DAY),
+    end_date=END_DAY and utc_day("INTEREST_DAG_END_DATE", END_DAY),
     catchup=True,
     max_active_runs=1,  # the graph and the id tables take days in order
     default_args={
         "owner": "recsys",
-        "depends_on_past": True,
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
@@ -244,6 +265,7 @@ with DAG(
         PUBLISHED,
         "Commits the metrics, the item vectors, then ALL user vectors of ds in one Delta commit "
         "(the publish point), then the decision in `ops.publications`.",
+        in_day_order=False,  # a night whose model was refused or failed holds no later night
     )
     chain(
         wait_for_raw_data(),

@@ -1,11 +1,16 @@
-"""Which nights may run now, checked before a night writes anything.
+"""Whether a night may run now, decided before it writes anything.
 
 The long-term graph absorbs days in order (jobs/graph.py): a night at or before the graph's latest
 absorbed day would count days twice or before earlier ones. The graph job refuses such a day too,
-but only after ingest, sessionize and ids have rewritten their partitions; the nightly DAG checks
-first, so a refused night (a backfill that starts in the middle of history, or before its first
-day; a finished range rerun) changes no table. Rerunning exactly the latest absorbed day is
-allowed: the graph job restores the version before it.
+but only after ingest, sessionize and ids have rewritten their partitions; the nightly DAG asks
+first, so that:
+
+- a new day (after the graph's latest) runs;
+- a finished night (its vectors published, or the warehouse's first night once later nights
+  ran: it trains nothing) is skipped: rerunning a finished range changes no table;
+- the graph's latest day, unfinished (a failed or refused night, or the first night), runs
+  again: the graph job restores the version before it, the other jobs rewrite their partitions;
+- any other day at or before the graph's latest is refused, with what to do instead.
 
 Reads the Delta logs with delta-rs (no Spark), so it is quick enough for an Airflow task.
 """
@@ -13,40 +18,59 @@ Reads the Delta logs with delta-rs (no Spark), so it is quick enough for an Airf
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 from deltalake import DeltaTable
 
 from jobs.config import Settings
 from jobs.graph import COMMIT_MARK, parse_tag, span
-from jobs.tables import GOLD_AFFINITY, GOLD_COOCCURRENCE
+from jobs.tables import GOLD_AFFINITY, GOLD_COOCCURRENCE, OPS_PUBLICATIONS
+from models.lake import TableNotReady, read_arrow
 
 
 class DayOrderError(RuntimeError):
     """The night would apply a day out of order to the long-term graph."""
 
 
-def absorbed_span(settings: Settings, table: str) -> tuple[date, date] | None:
-    """(first, last) days of the table's latest tagged graph commit; None before the first."""
+class NightPlan(NamedTuple):
+    runs: bool  # False: the night already finished; running it again would change nothing
+    reason: str
+
+
+def graph_spans(settings: Settings, table: str) -> list[tuple[date, date]]:
+    """(first, last) days of each tagged graph commit of the table, newest first."""
     path = settings.table_path(table)
     if not (path / "_delta_log").is_dir():
-        return None
-    for commit in DeltaTable(str(path)).history():  # newest first
-        tag = commit.get("userMetadata") or ""
-        if tag.startswith(COMMIT_MARK):
-            return parse_tag(tag)
-    return None
+        return []
+    tags = (commit.get("userMetadata") or "" for commit in DeltaTable(str(path)).history())
+    return [parse_tag(tag) for tag in tags if tag.startswith(COMMIT_MARK)]
 
 
-def check_day_order(settings: Settings, ds: date) -> str:
-    """Why night ``ds`` may run; raises DayOrderError (with what to do) when it may not."""
-    spans = [s for t in (GOLD_AFFINITY, GOLD_COOCCURRENCE) if (s := absorbed_span(settings, t))]
+def published(settings: Settings, ds: date) -> bool:
+    try:
+        decisions = read_arrow(settings, OPS_PUBLICATIONS, ["decision"], (ds, ds))
+    except TableNotReady:
+        return False
+    return "published" in decisions.column("decision").to_pylist()
+
+
+def plan_night(settings: Settings, ds: date) -> NightPlan:
+    """Whether night ``ds`` runs; raises DayOrderError (with what to do) when it may not."""
+    spans = max(
+        (graph_spans(settings, t) for t in (GOLD_AFFINITY, GOLD_COOCCURRENCE)),
+        key=lambda s: s[0][1] if s else date.min,
+    )
     if not spans:
-        return f"{ds}: the long-term graph is empty, any first day may start it"
-    first, last = max(spans, key=lambda s: s[1])
+        return NightPlan(True, f"{ds}: the long-term graph is empty, any first day may start it")
+    first, last = spans[0]
     if ds > last:
-        return f"{ds} comes after {last}, the graph's latest day"
+        return NightPlan(True, f"{ds} comes after {last}, the graph's latest day")
+    if published(settings, ds):
+        return NightPlan(False, f"{ds} already published its vectors: nothing to redo")
     if (first, last) == (ds, ds):
-        return f"{ds} reruns the graph's latest day (its previous version is restored first)"
+        return NightPlan(True, f"{ds} reruns the graph's latest day (its previous version first)")
+    if spans[-1] == (ds, ds):  # later nights ran, so this one's ETL finished; it trains nothing
+        return NightPlan(False, f"{ds} was the warehouse's first night, finished: nothing to redo")
     raise DayOrderError(
         f"{ds} is at or before {span(first, last)}, which the long-term graph has already "
         f"absorbed: days are applied in order, so a backfill must start after {last} (or rerun "

@@ -15,9 +15,16 @@ export AIRFLOW__API__PORT=${AIRFLOW__API__PORT:-8080}
 export INTEREST_DAG_ETL_TASKS=${INTEREST_DAG_ETL_TASKS:-one}
 # Short Spark jobs on 2 cores: the JVM's first-tier compiler only (less CPU spent compiling).
 export INTEREST_SPARK_DRIVER_JAVA_OPTIONS=${INTEREST_SPARK_DRIVER_JAVA_OPTIONS:--XX:TieredStopAtLevel=1}
-# spark_default = the product's Spark master (INTEREST_SPARK_MASTER, default local[2]).
-if [ -z "${AIRFLOW_CONN_SPARK_DEFAULT:-}" ]; then
-  master=$("$root/.venv/bin/python" -c 'from jobs.config import Settings; print(Settings().spark_master)')
-  export AIRFLOW_CONN_SPARK_DEFAULT="{\"conn_type\": \"spark\", \"host\": \"$master\"}"
-fi
+# spark_default = the product's Spark master (INTEREST_SPARK_MASTER, default local[2]). The DAG's
+# schedule spans the days with raw data: unpausing the DAG (backfills only run while it is
+# unpaused) then starts no run that would wait for data that never comes; backfills may still
+# run any day.
+read -r master first_raw_day last_raw_day < <("$root/.venv/bin/python" -c '
+from jobs.config import Settings
+settings = Settings()
+days = sorted(p.name.removeprefix("ds=") for p in settings.raw_dir.glob("ds=*")) or [""]
+print(settings.spark_master, days[0], days[-1])')
+export AIRFLOW_CONN_SPARK_DEFAULT=${AIRFLOW_CONN_SPARK_DEFAULT:-"{\"conn_type\": \"spark\", \"host\": \"$master\"}"}
+[ -z "$first_raw_day" ] || export INTEREST_DAG_START_DATE=${INTEREST_DAG_START_DATE:-$first_raw_day}
+export INTEREST_DAG_END_DATE=${INTEREST_DAG_END_DATE-$last_raw_day}
 mkdir -p "$AIRFLOW_HOME"

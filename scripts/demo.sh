@@ -15,10 +15,12 @@ scripts/setup.sh
 export INTEREST_HOME=${DEMO_HOME:-$PWD/var/demo}
 export AIRFLOW_HOME=$INTEREST_HOME/airflow
 rm -rf "$INTEREST_HOME"
-source scripts/airflow_env.sh
 first=${DEMO_FIRST_DAY:-2026-01-01}
 days=${DEMO_DAYS:-7}
 last=$(date -u -d "$first + $((days - 1)) days" +%F)
+# The DAG's schedule is the demo's week (scripts/airflow-ui.sh sets the same from the raw data).
+export INTEREST_DAG_START_DATE=$first INTEREST_DAG_END_DATE=$last
+source scripts/airflow_env.sh
 
 airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || {
   tail -20 "$AIRFLOW_HOME/db-migrate.log"

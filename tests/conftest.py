@@ -85,6 +85,12 @@ def make_warehouse(spark, tmp_path: Path) -> Callable:
     return make
 
 
+# The days the end-to-end DAG tests run with dag.test(), then two more with raw data that the
+# backfill tests run through the scheduler (the DAG's own schedule ends at DAG_DAYS[-1]).
+DAG_DAYS = [date(2026, 1, 1) + timedelta(days=n) for n in range(3)]
+BACKFILL_DAYS = [DAG_DAYS[-1] + timedelta(days=n) for n in (1, 2)]
+
+
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local Airflow (SQLite metadata) over dags/, migrated once. Airflow reads its
@@ -102,6 +108,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
+            "INTEREST_DAG_START_DATE": DAG_DAYS[0].isoformat(),
+            "INTEREST_DAG_END_DATE": DAG_DAYS[-1].isoformat(),
             # The DAG's tasks call `interest` and `spark-submit` from the product's venv.
             "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
         }
@@ -120,9 +128,6 @@ def nightly_dag(airflow_home: Path):
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
     assert bag.import_errors == {}
     return bag.get_dag("user_interest_nightly")
-
-
-DAG_DAYS = [date(2026, 1, 1) + timedelta(days=n) for n in range(3)]
 
 
 @dataclass
@@ -144,7 +149,8 @@ def run_night(dag, day: date):
 
 @pytest.fixture(scope="session")
 def dag_nights(nightly_dag, tmp_path_factory: pytest.TempPathFactory):
-    """Three synthetic days run through the DAG in order (the warehouse is INTEREST_HOME)."""
+    """Three synthetic days run through the DAG in order (the warehouse is INTEREST_HOME); the
+    raw data of BACKFILL_DAYS is there too, not run."""
     import os
 
     from jobs.config import Settings
@@ -154,7 +160,7 @@ def dag_nights(nightly_dag, tmp_path_factory: pytest.TempPathFactory):
     os.environ["INTEREST_HOME"] = str(home)  # read by every task and the processes they start
     settings = Settings()
     spec = SyntheticSpec(
-        start=DAG_DAYS[0], days=len(DAG_DAYS), events_per_day=1500, users=150, items=120, clusters=6,
+        start=DAG_DAYS[0], days=len(DAG_DAYS + BACKFILL_DAYS), events_per_day=1500, users=150, items=120, clusters=6,
         bad_fraction=0.01, seed=11,
     )  # fmt: skip
     list(generate(spec, settings.raw_dir))

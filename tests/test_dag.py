@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pendulum
+from conftest import DAG_DAYS
+
 from jobs.config import REPO_ROOT
 from jobs.tables import TABLES
 
@@ -51,8 +54,12 @@ def test_task_graph_is_the_designed_chain(nightly_dag) -> None:
 def test_days_run_in_order(nightly_dag) -> None:
     assert nightly_dag.catchup is True
     assert nightly_dag.max_active_runs == 1
-    assert nightly_dag.start_date.tzinfo is not None
-    assert all(task.depends_on_past for task in nightly_dag.tasks)
+    # the run for ds starts once ds is over; the scheduler runs [start, end] (from the env)
+    assert type(nightly_dag.timetable).__name__ == "CronDataIntervalTimetable"
+    assert nightly_dag.start_date == pendulum.datetime(*DAG_DAYS[0].timetuple()[:3], tz="UTC")
+    assert nightly_dag.end_date == pendulum.datetime(*DAG_DAYS[-1].timetuple()[:3], tz="UTC")
+    in_order = {task.task_id for task in nightly_dag.tasks if task.depends_on_past}
+    assert in_order == {"ingest", "sessionize", "ids", "graph", "examples"}
     spark_tasks = [t for t in nightly_dag.tasks if t.task_type == "SparkSubmitOperator"]
     assert [t.task_id for t in spark_tasks] == [
         "ingest", "sessionize", "ids", "graph", "examples", "publish",
