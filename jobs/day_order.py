@@ -48,10 +48,10 @@ def graph_spans(settings: Settings, table: str) -> list[tuple[date, date]]:
 
 def published(settings: Settings, ds: date) -> bool:
     try:
-        decisions = read_arrow(settings, OPS_PUBLICATIONS, ["decision"], (ds, ds))
+        rows = read_arrow(settings, OPS_PUBLICATIONS, ["ds", "decision"], (ds, ds)).to_pylist()
     except TableNotReady:
         return False
-    return "published" in decisions.column("decision").to_pylist()
+    return any(row["ds"] == ds and row["decision"] == "published" for row in rows)
 
 
 def plan_night(settings: Settings, ds: date) -> NightPlan:

@@ -277,7 +277,7 @@ def test_ui_run_backfill_runs_only_the_missing_day(airflow, browser, dag_nights)
     assert runs[new_day.isoformat()]["state"] == "success"
     assert runs[new_day.isoformat()]["run_type"] == "backfill"
     for day in DAG_DAYS:  # the finished nights were not run again
-        assert runs[day.isoformat()]["run_id"] == before[day.isoformat()]["run_id"]
+        assert runs[day.isoformat()]["dag_run_id"] == before[day.isoformat()]["dag_run_id"]
         assert runs[day.isoformat()]["end_date"] == before[day.isoformat()]["end_date"]
     assert published_days(dag_nights.settings)[-1] == new_day
 
@@ -298,7 +298,7 @@ def test_cli_backfills_run_new_days_skip_finished_ones_refuse_earlier(airflow, d
     for day in [*finished, new_day]:
         run = airflow.runs()[day.isoformat()]
         assert run["state"] == "success", run
-        tasks = airflow.task_states(run["run_id"])
+        tasks = airflow.task_states(run["dag_run_id"])
         assert tasks["check_day_order"] == "skipped" and tasks["report"] == "skipped", tasks
     assert table_versions(settings) == versions
 
@@ -312,7 +312,7 @@ def test_cli_backfills_run_new_days_skip_finished_ones_refuse_earlier(airflow, d
     airflow.backfill(earlier, earlier, reprocess="failed")
     airflow.wait_for_backfills(NIGHT_TIMEOUT)
     run = airflow.runs()[earlier.isoformat()]
-    tasks = airflow.task_states(run["run_id"])
+    tasks = airflow.task_states(run["dag_run_id"])
     assert run["state"] == "failed" and tasks["check_day_order"] == "failed", tasks
     assert tasks["ingest"] == "upstream_failed"
     assert table_versions(settings) == versions

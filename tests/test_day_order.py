@@ -35,9 +35,8 @@ def graph_nights(settings: Settings, *spans: tuple[date, date]) -> None:
 def decide(settings: Settings, ds: date, decision: str) -> None:
     write_deltalake(
         str(settings.table_path(OPS_PUBLICATIONS)),
-        pa.table({"ds": [ds.isoformat()], "decision": [decision]}),
+        pa.table({"ds": [ds], "decision": [decision]}),
         mode="append",
-        partition_by=["ds"],
     )
 
 
