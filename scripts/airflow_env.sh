@@ -5,6 +5,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$root/.venv/bin:$PATH"
 export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}
 export AIRFLOW_HOME=${AIRFLOW_HOME:-${INTEREST_HOME:-$root/var}/airflow}
+# SQLite metadata shared by the scheduler, API server, DAG processor and the CLI: a writer waits
+# up to 60 s for the lock (SQLite's default, 5 s, fails a busy backfill with "database is locked").
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db?timeout=60}
 export AIRFLOW__CORE__DAGS_FOLDER=${AIRFLOW__CORE__DAGS_FOLDER:-$root/dags}
 export AIRFLOW__CORE__LOAD_EXAMPLES=${AIRFLOW__CORE__LOAD_EXAMPLES:-False}
 export AIRFLOW__CORE__EXECUTOR=${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}

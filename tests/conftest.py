@@ -104,6 +104,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ.update(
         {
             "AIRFLOW_HOME": str(home),
+            # as scripts/airflow_env.sh: wait up to 60 s for SQLite's write lock (default 5 s)
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
