@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         description="spark.driver.extraJavaOptions of every job (the local demo uses "
         "'-XX:TieredStopAtLevel=1': short jobs on 2 cores spend less time compiling).",
     )
+    spark_ui: bool = Field(
+        default=False,
+        description="Start each job's Spark web UI (spark.ui.enabled). Off: the UI's start costs "
+        "~5 s per job on 2 cores, most of a small job's run.",
+    )
     jars_dir: Path = Field(
         default=REPO_ROOT / ".jars",
         description="Delta Lake jars resolved by scripts/setup.sh; put on spark.jars.",

@@ -32,6 +32,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # Petastorm reads the live Parquet files directly, which ignores deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.ui.showConsoleProgress": "false",
+        "spark.ui.enabled": str(settings.spark_ui).lower(),
     }
 
 
