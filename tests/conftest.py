@@ -132,6 +132,15 @@ def nightly_dag(airflow_home: Path):
     return bag.get_dag("user_interest_nightly")
 
 
+def table_versions(settings) -> dict[str, int]:
+    """Every product table's Delta version: unchanged versions mean nothing was written."""
+    from deltalake import DeltaTable
+
+    from jobs.tables import TABLES
+
+    return {name: DeltaTable(str(settings.table_path(name))).version() for name in TABLES}
+
+
 @dataclass
 class DagNights:
     dag: object

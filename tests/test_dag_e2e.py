@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import pyarrow.compute as pc
 import pytest
+from conftest import table_versions
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
-
-
-def table_versions(settings) -> dict[str, int]:
-    from deltalake import DeltaTable
-
-    from jobs.tables import TABLES
-
-    return {name: DeltaTable(str(settings.table_path(name))).version() for name in TABLES}
 
 
 def test_every_night_succeeds_and_the_first_trains_nothing(dag_nights) -> None:

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import BACKFILL_DAYS, DAG_DAYS
+from conftest import BACKFILL_DAYS, DAG_DAYS, table_versions
 
 from jobs.config import REPO_ROOT
 
@@ -176,14 +176,6 @@ def browser(airflow: Airflow) -> Iterator:
         yield session
     finally:
         session.quit()
-
-
-def table_versions(settings) -> dict[str, int]:
-    from deltalake import DeltaTable
-
-    from jobs.tables import TABLES
-
-    return {name: DeltaTable(str(settings.table_path(name))).version() for name in TABLES}
 
 
 def published_days(settings) -> list[date]:
