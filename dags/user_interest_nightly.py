@@ -125,7 +125,7 @@ def spark_step(
         jars="{{ delta_jars() }}",
         conf={  # driver_memory= is not a templated argument; conf is
             "spark.driver.memory": "{{ setting('spark_driver_memory') }}",
-            "spark.driver.extraJavaOptions": "{{ setting('spark_driver_java_options') }}",
+            "spark.driver.extraJavaOptions": "{{ setting('driver_java_options') }}",
         },
         name=f"interest-{name}-{{{{ ds }}}}",
         conn_id="spark_default",

@@ -33,6 +33,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": str(settings.spark_ui).lower(),
+        # Used where Python starts the JVM (in-process sessions: queries, tests); spark-submit
+        # gets the same on its command line.
+        "spark.driver.extraJavaOptions": settings.driver_java_options,
     }
 
 

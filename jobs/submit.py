@@ -32,7 +32,7 @@ def job_file(name: str) -> Path:
 
 
 def java_options(settings: Settings) -> list[str]:
-    options = settings.spark_driver_java_options
+    options = settings.driver_java_options
     return ["--conf", f"spark.driver.extraJavaOptions={options}"] if options else []
 
 
