@@ -52,11 +52,11 @@ fi
 # jars and the JVM; a JVM given an archive that no longer matches loads from the jars as usual.
 cds_key=$( (echo "$deps_hash $jars_key"; java -version 2>&1) | sha256sum | cut -c1-16)
 if [ ! -f .jars/.cds-$cds_key ]; then
-  echo "setup: recording the Spark driver's class-data archive (a tiny ETL run, ~2 min)"
+  echo "setup: recording the Spark driver's class-data archive (a tiny ETL run, ~2.5 min)"
   rm -f .jars/spark-classes.jsa .jars/.cds-*
   tmp=$(mktemp -d)
   if ! (
-    export INTEREST_HOME=$tmp/home SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}
+    export INTEREST_HOME=$tmp/home
     export INTEREST_SPARK_DRIVER_JAVA_OPTIONS="-XX:ArchiveClassesAtExit=$tmp/classes.jsa -Xlog:cds=off"
     .venv/bin/interest demo-data --start 2026-01-01 --days 2 --events-per-day 300 --users 40 \
       --items 30 --clusters 3
