@@ -3,7 +3,7 @@ instead of appending."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from delta.tables import DeltaTable
@@ -58,28 +58,30 @@ def delta_table(spark: SparkSession, name: str, settings: Settings) -> DeltaTabl
     return DeltaTable.forPath(spark, settings.table_path(name).as_posix())
 
 
-def record_runs(
-    spark: SparkSession, settings: Settings, job: str, counts: dict[date, dict[str, int]]
-) -> None:
-    """Replace the (job, ds) rows of ops.job_runs with each day's row counts, in one commit."""
+JobRuns = Mapping[str, Mapping[date, Mapping[str, int]]]  # job -> ds -> row counts
+
+
+def record_runs(spark: SparkSession, settings: Settings, runs: JobRuns) -> None:
+    """Replace the (job, ds) rows of ops.job_runs with each job's row counts per day, in ONE
+    commit (a Delta write costs seconds on small data, whatever its size)."""
     finished = datetime.now(UTC)
     rows = spark.createDataFrame(
-        [(job, ds, {k: int(v) for k, v in c.items()}, finished) for ds, c in counts.items()],
+        [
+            (job, ds, {k: int(v) for k, v in counts.items()}, finished)
+            for job, per_day in runs.items()
+            for ds, counts in per_day.items()
+        ],
         "job string, ds date, counts map<string, bigint>, finished_at timestamp",
+    )
+    where = " OR ".join(
+        f"(job = '{job}' AND {days_predicate(sorted(per_day))})" for job, per_day in runs.items()
     )
     (
         rows.write.format("delta")
         .mode("overwrite")
-        .option("replaceWhere", f"job = '{job}' AND {days_predicate(sorted(counts))}")
+        .option("replaceWhere", where)
         .save(settings.table_path(OPS_JOB_RUNS).as_posix())
     )
-
-
-def record_run(
-    spark: SparkSession, settings: Settings, job: str, ds: date, counts: dict[str, int]
-) -> None:
-    """Replace the (job, ds) row of ops.job_runs with this run's row counts."""
-    record_runs(spark, settings, job, {ds: counts})
 
 
 def read_days(spark: SparkSession, name: str, days: Sequence[date]) -> DataFrame:

@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import count_by_day, overwrite_days, read_day, read_days, record_runs
+from jobs.delta_io import count_by_day, overwrite_days, read_day, read_days
 from jobs.jobmain import job_main
 from jobs.tables import (
     GOLD_EXAMPLES,
@@ -266,7 +266,6 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     state_rows = read_day(spark, SILVER_USER_RECENT, last).count()
     if state_rows != in_state[last]:
         raise RuntimeError(f"user_recent holds {state_rows} users, expected {in_state[last]}")
-    record_runs(spark, settings, "examples", counts)
     return counts
 
 

@@ -39,7 +39,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import count_by_day, delta_table, read_days, record_runs
+from jobs.delta_io import count_by_day, delta_table, read_days
 from jobs.jobmain import job_main
 from jobs.tables import (
     BRONZE_EVENTS,
@@ -331,17 +331,22 @@ def latest_version(spark: SparkSession, settings: Settings, table: str) -> int:
     return int(delta_table(spark, table, settings).history(1).first()["version"])
 
 
-def log_day(
-    spark: SparkSession, settings: Settings, table: str, ds: date, version_before: int
+def log_versions(
+    spark: SparkSession, settings: Settings, ds: date, versions_before: dict[str, int]
 ) -> None:
-    row = spark.createDataFrame(
-        [(table, ds, version_before, latest_version(spark, settings, table))],
+    """One ops.graph_log row per graph table for ``ds``: its versions before and after the day's
+    commit (one MERGE, so one commit, for both tables)."""
+    rows = spark.createDataFrame(
+        [
+            (table, ds, before, latest_version(spark, settings, table))
+            for table, before in versions_before.items()
+        ],
         "table_name string, ds date, version_before bigint, version_after bigint",
     )
     (
         delta_table(spark, OPS_GRAPH_LOG, settings)
         .alias("t")
-        .merge(row.alias("s"), "t.table_name = s.table_name AND t.ds = s.ds")
+        .merge(rows.alias("s"), "t.table_name = s.table_name AND t.ds = s.ds")
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
         .execute()
@@ -349,7 +354,7 @@ def log_day(
 
 
 def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict[date, dict]:
-    """Absorb ``days`` (sorted) in one MERGE per table. Per day, ops.job_runs gets the edges the
+    """Absorb ``days`` (sorted) in one MERGE per table. The counts per day are the edges the
     day touched; the tables' row counts are known for the last day only (``<table>.rows``)."""
     first, last = days[0], days[-1]
     events = read_days(spark, BRONZE_EVENTS, days)
@@ -372,18 +377,18 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
         ),
     )
     counts: dict[date, dict[str, int]] = {d: {} for d in days}
+    versions_before = {}
     for table, daily, keys, stamped_by, merge in steps:
-        version_before = prepare_for_range(spark, settings, table, first, last)
+        versions_before[table] = prepare_for_range(spark, settings, table, first, last)
         daily = daily.localCheckpoint()
         absorbed = absorb_days(daily, keys, stamped_by, settings.half_life_days).localCheckpoint()
         with marked_commit(spark, last, first):
             merge(spark, settings, absorbed, last)
-        log_day(spark, settings, table, last, version_before)
         short = table.split(".")[1]
         for d, n in count_by_day(daily, days).items():
             counts[d][f"{short}.touched"] = n
         counts[last][f"{short}.rows"] = spark.table(table).count()
-    record_runs(spark, settings, "graph", counts)
+    log_versions(spark, settings, last, versions_before)
     return counts
 
 

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import delta_table, read_days, record_runs
+from jobs.delta_io import delta_table, read_days
 from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, SILVER_ITEM_IDS, SILVER_USER_IDS
 
@@ -77,7 +77,6 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
         for d in days:
             counts[d][f"new_{key}s"] = per_day.get(d, 0)
             counts[d][f"total_{key}s"] = sum(n for ds, n in per_day.items() if ds <= d)
-    record_runs(spark, settings, "ids", counts)
     return counts
 
 

@@ -26,7 +26,6 @@ from jobs.delta_io import (
     overwrite_days,
     previous_days,
     read_days,
-    record_runs,
 )
 from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, BRONZE_REJECTED
@@ -279,7 +278,7 @@ def reconcile(read: int, n_accepted: int, by_reason: dict[str, int]) -> dict[str
 
 # ---- job ---------------------------------------------------------------------------------------
 def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict[date, dict]:
-    """Ingest ``days`` (sorted) at once: one commit per table, one ops.job_runs row per day."""
+    """Ingest ``days`` (sorted) at once: one commit per table; returns the counts per day."""
     raw = extract_days(spark, {d: settings.raw_day_dir(d.isoformat()) for d in days})
     known = read_days(spark, BRONZE_EVENTS, previous_days(days)).select("event_id", "ds")
     # Materialised once: persist() would never be reused here, since input_file_name() is
@@ -296,7 +295,6 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     for r in rows:
         by_reason[r["ds"]][r["reason"]] = r["count"]
     counts = {d: reconcile(read[d], written[d], by_reason[d]) for d in days}
-    record_runs(spark, settings, "ingest", counts)
     return counts
 
 

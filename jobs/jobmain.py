@@ -11,6 +11,7 @@ from datetime import date
 from pyspark.sql import SparkSession
 
 from jobs.config import Settings
+from jobs.delta_io import record_runs
 from jobs.spark import build_session
 from jobs.tables import register_tables
 
@@ -44,6 +45,7 @@ def job_main(name: str, run: JobRun, argv: list[str] | None = None) -> None:
         with one_line_errors(f"{name} {args.ds}"):
             register_tables(spark, settings)
             counts = run(spark, settings, args.ds)
+            record_runs(spark, settings, {name: {args.ds: counts}})
     finally:
         spark.stop()
     print(json.dumps({"job": name, "ds": args.ds.isoformat(), "counts": counts}))

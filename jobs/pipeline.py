@@ -9,6 +9,9 @@ Day by day (default), each step runs for each day, as the nightly DAG does. With
 and writes what day by day writes (see each step's ``run_range``; the graph prunes once at the
 end, and silver.user_recent keeps the last day's state only).
 
+ops.job_runs gets the counts of all the steps of a day (or, with ``--bulk``, of the range) in
+one commit, once they have all finished: one Delta write instead of one per step.
+
 Days of a range whose raw folder holds no data (MovieLens has such gaps) are skipped in both
 modes, as if the range had a hole there: no partition and no ops.job_runs row is written for
 them. A single day with no raw data is an error (for a nightly run: the data has not landed).
@@ -26,6 +29,7 @@ from pyspark.sql import SparkSession
 
 from jobs import examples, graph, ids, ingest, sessionize
 from jobs.config import Settings
+from jobs.delta_io import record_runs
 from jobs.jobmain import JobRun, one_line_errors
 from jobs.spark import build_session
 from jobs.tables import register_tables
@@ -96,15 +100,17 @@ def run_days(
         if ds not in present:
             yield skipped(ds)
             continue
+        runs = {}
         for step in steps:
             started = time.perf_counter()
-            counts = STEPS[step](spark, settings, ds)
+            runs[step] = {ds: STEPS[step](spark, settings, ds)}
             yield {
                 "ds": ds.isoformat(),
                 "step": step,
-                "counts": counts,
+                "counts": runs[step][ds],
                 "seconds": round(time.perf_counter() - started, 3),
             }
+        record_runs(spark, settings, runs)
 
 
 def run_bulk(
@@ -115,16 +121,18 @@ def run_bulk(
     ``range_summary``; each day's own counts are in ops.job_runs)."""
     present = days_to_run(settings, first, last)
     yield from (skipped(d) for d in days(first, last) if d not in set(present))
+    runs = {}
     for step in steps:
         started = time.perf_counter()
-        per_day = RANGE_STEPS[step](spark, settings, present)
+        runs[step] = RANGE_STEPS[step](spark, settings, present)
         yield {
             "ds": f"{first.isoformat()}..{last.isoformat()}",
             "step": step,
             "days": len(present),
-            "counts": range_summary(per_day),
+            "counts": range_summary(runs[step]),
             "seconds": round(time.perf_counter() - started, 3),
         }
+    record_runs(spark, settings, runs)
 
 
 def range_summary(per_day: dict[date, dict[str, int]]) -> dict[str, int]:

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import overwrite_day, read_day, record_run, replace_where
+from jobs.delta_io import overwrite_day, read_day, replace_where
 from jobs.jobmain import job_main
 from jobs.tables import (
     OPS_MODEL_METRICS,
@@ -138,7 +138,6 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
         counts["users"] = write_users(spark, settings, stage, ds, version)
     overwrite_day(publication_row(spark, manifest, ds, counts["users"]), OPS_PUBLICATIONS, ds,
                   settings)  # fmt: skip
-    record_run(spark, settings, "publish", ds, counts)
     return counts
 
 

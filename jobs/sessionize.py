@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import count_by_day, overwrite_days, read_days, record_runs
+from jobs.delta_io import count_by_day, overwrite_days, read_days
 from jobs.jobmain import job_main
 from jobs.tables import BRONZE_EVENTS, SILVER_SESSIONS
 
@@ -96,7 +96,6 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
         }
         if counts[d]["events"] != counts[d]["session_events"]:
             raise RuntimeError(f"sessionize lost events on {d}: {counts[d]}")
-    record_runs(spark, settings, "sessionize", counts)
     return counts
 
 

@@ -28,7 +28,17 @@ def test_overwrite_days_replaces_exactly_those_days(spark, make_warehouse, days)
     got = sorted((r["ds"], r["raw"]) for r in spark.table(BRONZE_REJECTED).collect())
     assert got == [(d, "new" if d in days else "old") for d in D]
 
-    record_runs(spark, settings, "ingest", {d: {"read": 1} for d in D})
-    record_runs(spark, settings, "ingest", {d: {"read": 2} for d in days})
-    runs = sorted((r["ds"], r["counts"]["read"]) for r in spark.table(OPS_JOB_RUNS).collect())
-    assert runs == [(d, 2 if d in days else 1) for d in D]
+    # one commit for several jobs replaces exactly each job's own days
+    once = {d: {"read": 1} for d in D}
+    record_runs(spark, settings, {"ingest": once, "graph": once})
+    record_runs(
+        spark, settings, {"ingest": {d: {"read": 2} for d in days}, "ids": {D[0]: {"read": 3}}}
+    )
+    runs = sorted(
+        (r["job"], r["ds"], r["counts"]["read"]) for r in spark.table(OPS_JOB_RUNS).collect()
+    )
+    assert runs == sorted(
+        [("graph", d, 1) for d in D]
+        + [("ingest", d, 2 if d in days else 1) for d in D]
+        + [("ids", D[0], 3)]
+    )
