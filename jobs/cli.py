@@ -220,10 +220,25 @@ def job(
     _submit(settings, name, ["--ds", day.isoformat()], echo)
 
 
+def sizes_or_fail(settings: Settings) -> list:
+    from jobs.overview import table_sizes
+    from models.lake import TableNotReady
+
+    try:
+        return table_sizes(settings)
+    except TableNotReady as exc:  # e.g. a table someone turned deletion vectors on for
+        raise fail(str(exc)) from None
+
+
 @app.command()
 def tables() -> None:
-    """List every table with its row count, Delta version and location."""
-    _submit(settings_or_fail(), "query", ["tables"], echo)
+    """List every table with its row count, Delta version and location, and the views."""
+    from jobs.overview import TableSize, render, wide_console
+    from jobs.tables import VIEWS
+
+    out = wide_console()
+    out.print(render("Delta tables", TableSize._fields, sizes_or_fail(settings_or_fail())))
+    out.print(render("Views", ["view"], [(v,) for v in VIEWS]))
 
 
 @app.command()
@@ -274,8 +289,15 @@ def queries() -> None:
 @app.command()
 def summary(ds: DayOpt = None) -> None:
     """Tables with row counts, and the reconciliation (row counts per job) of the last day."""
-    args = ["summary"] + (["--ds", parse_day(ds, "--ds").isoformat()] if ds else [])
-    _submit(settings_or_fail(), "query", args, echo)
+    from jobs.overview import RunCount, TableSize, reconciliation, render, wide_console
+
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds") if ds else None
+    out = wide_console()
+    out.print(render("Delta tables", TableSize._fields, sizes_or_fail(settings)))
+    runs = reconciliation(settings, day)
+    out.print(render("Reconciliation of the last day", RunCount._fields, runs))
+    out.print(f"warehouse: {settings.home}", highlight=False)
 
 
 @app.command()

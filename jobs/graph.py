@@ -39,7 +39,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.config import Settings
-from jobs.delta_io import count_by_day, delta_table, read_days
+from jobs.delta_io import count_by_day, days_predicate, delta_table, read_days, replace_where
 from jobs.jobmain import job_main
 from jobs.tables import (
     BRONZE_EVENTS,
@@ -334,8 +334,8 @@ def latest_version(spark: SparkSession, settings: Settings, table: str) -> int:
 def log_versions(
     spark: SparkSession, settings: Settings, ds: date, versions_before: dict[str, int]
 ) -> None:
-    """One ops.graph_log row per graph table for ``ds``: its versions before and after the day's
-    commit (one MERGE, so one commit, for both tables)."""
+    """ops.graph_log's rows of ``ds``: each graph table's versions before and after the day's
+    commit (one MERGE, so one commit, per table)."""
     rows = spark.createDataFrame(
         [
             (table, ds, before, latest_version(spark, settings, table))
@@ -343,14 +343,7 @@ def log_versions(
         ],
         "table_name string, ds date, version_before bigint, version_after bigint",
     )
-    (
-        delta_table(spark, OPS_GRAPH_LOG, settings)
-        .alias("t")
-        .merge(rows.alias("s"), "t.table_name = s.table_name AND t.ds = s.ds")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    replace_where(rows, OPS_GRAPH_LOG, days_predicate([ds]), settings)
 
 
 def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict[date, dict]:

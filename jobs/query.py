@@ -1,6 +1,7 @@
-"""Analyst access: list the tables, run SQL over them by name, summarise a day.
+"""Analyst access: SQL over the tables by name, typed or saved.
 
-``spark-submit jobs/query.py tables | sql "SELECT ..." | query NAME [-p k=v] | summary [--ds D]``
+``spark-submit jobs/query.py sql "SELECT ..." | query NAME [-p k=v]`` (row counts and the day's
+reconciliation need no Spark: jobs/overview.py).
 Queries live in sql/queries/NAME.sql with ``${param}`` placeholders; tables are named
 ``layer.table`` (no paths), because every session registers them (jobs/tables.py).
 """
@@ -8,21 +9,18 @@ Queries live in sql/queries/NAME.sql with ``${param}`` placeholders; tables are 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import string
 from pathlib import Path
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from rich.console import Console
 from rich.table import Table
 
 from jobs.config import REPO_ROOT, Settings
 from jobs.jobmain import one_line_errors
+from jobs.overview import wide_console
 from jobs.spark import build_session
-from jobs.tables import OPS_JOB_RUNS, TABLES, VIEWS, register_tables
+from jobs.tables import register_tables
 
 QUERIES_DIR = REPO_ROOT / "sql" / "queries"
 
@@ -68,7 +66,7 @@ def show(df: DataFrame, title: str, limit: int = 50) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(*[_cell(v) for v in row])
-    Console(width=int(os.environ.get("COLUMNS", 160))).print(table)
+    wide_console().print(table)
 
 
 def _cell(value: object) -> str:
@@ -76,38 +74,14 @@ def _cell(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def table_overview(spark: SparkSession, settings: Settings) -> DataFrame:
-    rows = []
-    for name in TABLES:
-        path = settings.table_path(name).as_posix()
-        version = DeltaTable.forPath(spark, path).history(1).first()["version"]
-        rows.append((name, spark.table(name).count(), int(version), path))
-    return spark.createDataFrame(
-        rows, "table string, rows long, delta_version long, location string"
-    )
-
-
-def last_day_reconciliation(spark: SparkSession, ds: str | None) -> DataFrame:
-    runs = spark.table(OPS_JOB_RUNS)
-    day = ds or runs.agg(F.max("ds")).first()[0]
-    return (
-        runs.where(F.col("ds") == F.lit(day))
-        .select("job", "ds", F.explode("counts").alias("count_name", "value"))
-        .orderBy("job", "count_name")
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="query", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("tables")
     sql = sub.add_parser("sql")
     sql.add_argument("text")
     named = sub.add_parser("query")
     named.add_argument("name")
     named.add_argument("-p", "--param", action="append", default=[])
-    summary = sub.add_parser("summary")
-    summary.add_argument("--ds")
     parser.add_argument("--limit", type=int, default=50)
     args = parser.parse_args(argv)
 
@@ -122,19 +96,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_command(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> None:
-    if args.command == "tables":
-        show(table_overview(spark, settings), "Delta tables", limit=100)
-        show(spark.createDataFrame([(v,) for v in VIEWS], "view string"), "Views")
-    elif args.command == "sql":
+    if args.command == "sql":
         show(spark.sql(args.text), "result", args.limit)
-    elif args.command == "query":
+    else:
         params = dict(p.split("=", 1) for p in args.param)
         sql = render_query(args.name, {**settings_params(settings), **params})
         show(spark.sql(sql), args.name, args.limit)
-    else:
-        show(table_overview(spark, settings), "Delta tables", limit=100)
-        show(last_day_reconciliation(spark, args.ds), "Reconciliation of the last day", 200)
-        print(f"warehouse: {settings.home}")
 
 
 if __name__ == "__main__":

@@ -84,3 +84,9 @@ def test_demo_data_etl_and_sql_through_spark_submit(tmp_path: Path) -> None:
     report = interest(tmp_path, "sql", "daily_reconciliation")
     assert report.returncode == 0, report.stderr
     assert "2026-02-01" in report.stdout and "True" in report.stdout  # reconciled
+    summary = interest(tmp_path, "summary")
+    assert summary.returncode == 0, summary.stderr
+    lines = [line.split("│")[1:-1] for line in summary.stdout.splitlines() if "│" in line]
+    cells = [[c.strip() for c in line] for line in lines]
+    assert ["bronze.events", "500", "2", str(tmp_path / "tables/bronze/events")] in cells
+    assert ["ingest", "2026-02-01", "accepted", "500"] in cells

@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from jobs import graph
 from jobs.graph import GraphOrderError, cooccurrence_contributions
+from jobs.overview import reconciliation, table_sizes
 from jobs.pipeline import parse_steps, run_days
 from jobs.query import query_names, render_query, settings_params
 from jobs.synthetic import SyntheticSpec, generate
@@ -119,6 +120,19 @@ def test_etl_days_reconcile_are_incremental_and_idempotent(spark, etl) -> None:
     for name in query_names():
         rows = spark.sql(render_query(name, params)).collect()
         assert rows, f"query {name} returned nothing"
+
+    # the overview read from the Delta logs (no Spark) agrees with Spark, and ops.job_runs holds
+    # every step's counts of the day
+    for size in table_sizes(settings):
+        version = spark.sql(f"DESCRIBE HISTORY {size.table} LIMIT 1").first()["version"]
+        assert (size.rows, size.delta_version) == (spark.table(size.table).count(), version)
+    recorded = {(r.job, r.count_name): r.value for r in reconciliation(settings, LAST)}
+    assert recorded == {
+        (r["step"], name): value
+        for r in records
+        if r["ds"] == LAST.isoformat()
+        for name, value in r["counts"].items()
+    }
 
     # rerunning the last day, every step, changes no table
     before = snapshot(spark)
