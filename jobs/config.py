@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="spark.driver.extraJavaOptions of every job (the local demo uses "
         "'-XX:TieredStopAtLevel=1': short jobs on 2 cores spend less time compiling).",
     )
+    extra_spark_conf: dict[str, str] = Field(
+        default={},
+        description="More Spark settings for every job's session, as JSON (the local demo turns "
+        "code generation off: on small data, compiling each query's code costs more than it "
+        "saves).",
+    )
     spark_ui: bool = Field(
         default=False,
         description="Start each job's Spark web UI (spark.ui.enabled). Off: the UI's start costs "

@@ -18,7 +18,9 @@ def delta_jars(settings: Settings) -> list[str]:
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
-    """Configuration every job runs with, also given to spark-submit by the CLI and the DAG."""
+    """Configuration every job's session is built with (inside spark-submit too: a job's
+    SparkContext starts when it builds its session; only the driver's JVM options and memory
+    must be on spark-submit's command line)."""
     return {
         "spark.jars": ",".join(delta_jars(settings)),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -36,6 +38,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # Used where Python starts the JVM (in-process sessions: queries, tests); spark-submit
         # gets the same on its command line.
         "spark.driver.extraJavaOptions": settings.driver_java_options,
+        **settings.extra_spark_conf,
     }
 
 

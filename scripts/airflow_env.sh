@@ -18,6 +18,10 @@ export AIRFLOW__API__PORT=${AIRFLOW__API__PORT:-8080}
 export INTEREST_DAG_ETL_TASKS=${INTEREST_DAG_ETL_TASKS:-one}
 # Short Spark jobs on 2 cores: the JVM's first-tier compiler only (less CPU spent compiling).
 export INTEREST_SPARK_DRIVER_JAVA_OPTIONS=${INTEREST_SPARK_DRIVER_JAVA_OPTIONS:--XX:TieredStopAtLevel=1}
+# Demo-sized data: queries run interpreted, without generating and compiling Java code for each
+# one (-25% on the ETL of a demo day here: 98-103 s -> 73-74 s). Spark's internal settings, for
+# small data only: production leaves INTEREST_EXTRA_SPARK_CONF unset.
+export INTEREST_EXTRA_SPARK_CONF=${INTEREST_EXTRA_SPARK_CONF:-'{"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}'}
 # spark_default = the product's Spark master (INTEREST_SPARK_MASTER, default local[2]). The DAG's
 # schedule spans the days with raw data: unpausing the DAG (backfills only run while it is
 # unpaused) then starts no run that would wait for data that never comes; backfills may still

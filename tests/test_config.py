@@ -7,15 +7,18 @@ import pytest
 from pydantic import ValidationError
 
 from jobs.config import Settings
+from jobs.spark import spark_conf
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("INTEREST_HOME", str(tmp_path))
     monkeypatch.setenv("INTEREST_SESSION_GAP_MINUTES", "45")
     monkeypatch.setenv("INTEREST_EVENT_WEIGHTS", '{"view": 1, "like": 4}')
+    monkeypatch.setenv("INTEREST_EXTRA_SPARK_CONF", '{"spark.sql.codegen.wholeStage": "false"}')
     settings = Settings()
     assert settings.session_gap_minutes == 45
     assert settings.event_weights == {"view": 1.0, "like": 4.0}
+    assert spark_conf(settings)["spark.sql.codegen.wholeStage"] == "false"
     assert (
         settings.table_path("gold.item_cooccurrence") == tmp_path / "tables/gold/item_cooccurrence"
     )
