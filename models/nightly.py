@@ -67,10 +67,13 @@ def last_published(settings: Settings, before: date) -> str | None:
 
 
 def load_model(settings: Settings, version: str, data: TrainData) -> torch.nn.Module:
-    """A saved model, grown to today's id tables (new rows stay freshly initialised)."""
+    """A saved model, grown to today's id tables (new rows stay freshly initialised, from the
+    model's seed: evaluating it twice gives the same metrics, so a rerun gates the same way)."""
     folder = model_dir(settings, version)
     config = TrainConfig.model_validate_json((folder / "config.json").read_text())
-    model = build_model(config, data)
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        model = build_model(config, data)
     warm_start(model, torch.load(folder / "best.pt", map_location="cpu"))
     return model.eval()
 
