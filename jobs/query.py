@@ -14,11 +14,10 @@ import string
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
-from rich.table import Table
 
 from jobs.config import REPO_ROOT, Settings
 from jobs.jobmain import one_line_errors
-from jobs.overview import wide_console
+from jobs.overview import render, wide_console
 from jobs.spark import build_session
 from jobs.tables import register_tables
 
@@ -60,13 +59,8 @@ def render_query(name: str, params: dict[str, str], queries_dir: Path = QUERIES_
 
 
 def show(df: DataFrame, title: str, limit: int = 50) -> None:
-    rows = df.limit(limit).collect()
-    table = Table(title=title)
-    for column in df.columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*[_cell(v) for v in row])
-    wide_console().print(table)
+    rows = [tuple(_cell(v) for v in row) for row in df.limit(limit).collect()]
+    wide_console().print(render(title, df.columns, rows))
 
 
 def _cell(value: object) -> str:
