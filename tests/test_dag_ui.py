@@ -178,6 +178,19 @@ def browser(airflow: Airflow) -> Iterator:
         session.quit()
 
 
+def ui_wait(browser):
+    """A 60 s wait that tries again where the React UI re-rendered meanwhile: an element found
+    a moment ago is gone (stale) or covered, or a dialog is not there yet (StopIteration)."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        StaleElementReferenceException,
+    )
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    retried = [StaleElementReferenceException, ElementClickInterceptedException, StopIteration]
+    return WebDriverWait(browser, 60, ignored_exceptions=retried)
+
+
 def published_days(settings) -> list[date]:
     from jobs.tables import OPS_PUBLICATIONS
     from models.lake import read_arrow
@@ -189,19 +202,16 @@ def published_days(settings) -> list[date]:
 def test_ui_shows_the_successful_nights(airflow, browser) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, 60)
+    wait = ui_wait(browser)
     browser.get(f"{airflow.url}/dags/{DAG_ID}/runs")
-    badges = wait.until(
-        lambda b: (
-            (found := b.find_elements(By.CSS_SELECTOR, "[data-testid=state-badge]"))
-            and len(found) >= len(DAG_DAYS)
-            and found
-        )
-    )
-    # one badge per run with its state's name (the page's other badges show an icon only)
-    shown = sorted(text for badge in badges if (text := badge.text.strip().lower()))
+
+    def run_states() -> list[str]:
+        # one badge per run with its state's name (the page's other badges show an icon only)
+        badges = browser.find_elements(By.CSS_SELECTOR, "[data-testid=state-badge]")
+        return sorted(text for badge in badges if (text := badge.text.strip().lower()))
+
+    shown = wait.until(lambda b: len(states := run_states()) >= len(DAG_DAYS) and states)
     assert shown == ["success"] * len(DAG_DAYS)
     runs = airflow.runs()
     assert {day: run["state"] for day, run in runs.items()} == {
@@ -220,11 +230,10 @@ def test_ui_run_backfill_runs_only_the_missing_day(airflow, browser, dag_nights)
     runs (Airflow requires failed or completed with depends_on_past), unpausing the DAG."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     new_day = BACKFILL_DAYS[0]
     before = airflow.runs()
-    wait = WebDriverWait(browser, 60)
+    wait = ui_wait(browser)
 
     def dialogs():
         return [
@@ -234,33 +243,36 @@ def test_ui_run_backfill_runs_only_the_missing_day(airflow, browser, dag_nights)
     def backfill_form():
         return next(d for d in dialogs() if "Date Range" in d.text)
 
+    def date_picker():
+        hour = (By.CSS_SELECTOR, "[placeholder='HH:mm']")
+        return next(d for d in reversed(dialogs()) if d.find_elements(*hour))
+
+    def act(action) -> None:
+        """Find an element and act on it, again if it changed under us."""
+        wait.until(lambda b: action() or True)
+
+    def click_in_form(xpath: str) -> None:
+        act(lambda: backfill_form().find_element(By.XPATH, xpath).click())
+
+    def type_in_date_picker(placeholder: str, *keys: str) -> None:
+        field = (By.CSS_SELECTOR, f"[placeholder='{placeholder}']")
+        act(lambda: date_picker().find_element(*field).send_keys(*keys))
+
+    def form_shows(text: str) -> None:
+        wait.until(lambda b: text in backfill_form().text)
+
     browser.get(f"{airflow.url}/dags/{DAG_ID}")
-    wait.until(
-        lambda b: b.find_element(By.CSS_SELECTOR, "button[aria-label='Trigger Dag']")
-    ).click()
-    wait.until(lambda b: dialogs())[0].find_element(By.XPATH, ".//*[text()='Backfill']").click()
+    act(lambda: browser.find_element(By.CSS_SELECTOR, "button[aria-label='Trigger Dag']").click())
+    act(lambda: next(iter(dialogs())).find_element(By.XPATH, ".//*[text()='Backfill']").click())
     for label, day in (("From", DAG_DAYS[0]), ("To", new_day)):
-        field = wait.until(lambda b: backfill_form()).find_element(
-            By.XPATH, f".//label[text()='{label}']/..//*[@data-testid='datetime-input']"
-        )
-        field.click()
-        picker = wait.until(
-            lambda b: [
-                d for d in dialogs() if d.find_elements(By.CSS_SELECTOR, "[placeholder='HH:mm']")
-            ]
-        )[-1]
-        picker.find_element(By.CSS_SELECTOR, "[placeholder='YYYY/MM/DD']").send_keys(
-            f"{day:%Y/%m/%d}"
-        )
-        picker.find_element(By.CSS_SELECTOR, "[placeholder='HH:mm']").send_keys(
-            "00:00", Keys.ESCAPE
-        )
-        wait.until(lambda b, shown=f"{day:%b %d, %Y}": shown in backfill_form().text)
-    form = backfill_form()
-    form.find_element(By.XPATH, ".//*[text()='Missing and Errored Runs']").click()
-    wait.until(lambda b: "1 run will be triggered." in backfill_form().text)
-    assert "Unpause" in form.text  # checked by default: a backfill only runs once unpaused
-    form.find_element(By.XPATH, ".//button[normalize-space()='Run Backfill']").click()
+        click_in_form(f".//label[text()='{label}']/..//*[@data-testid='datetime-input']")
+        type_in_date_picker("YYYY/MM/DD", f"{day:%Y/%m/%d}")
+        type_in_date_picker("HH:mm", "00:00", Keys.ESCAPE)
+        form_shows(f"{day:%b %d, %Y}")
+    click_in_form(".//*[text()='Missing and Errored Runs']")
+    form_shows("1 run will be triggered.")
+    form_shows("Unpause")  # checked by default: a backfill only runs once unpaused
+    click_in_form(".//button[normalize-space()='Run Backfill']")
 
     [backfill] = airflow.wait_for_backfills(NIGHT_TIMEOUT)
     assert airflow.api(f"dags/{DAG_ID}")["is_paused"] is False
@@ -278,7 +290,10 @@ def test_cli_backfills_run_new_days_skip_finished_ones_refuse_earlier(airflow, d
     settings = dag_nights.settings
     new_day, finished = BACKFILL_DAYS[1], [*DAG_DAYS, BACKFILL_DAYS[0]]
 
-    airflow.backfill(finished[0], new_day, reprocess="failed")  # only new_day is missing
+    # as the README says: Airflow 3 runs a backfill's tasks only while its DAG is unpaused
+    unpaused = airflow.cli("dags", "unpause", DAG_ID)
+    assert unpaused.returncode == 0, unpaused.stdout + unpaused.stderr
+    airflow.backfill(finished[0], new_day, reprocess="failed")  # new_day (+ any missing day)
     airflow.wait_for_backfills(NIGHT_TIMEOUT)
     assert airflow.runs()[new_day.isoformat()]["state"] == "success"
     assert published_days(settings)[-1] == new_day
