@@ -43,7 +43,7 @@ def job_main(name: str, run: JobRun, argv: list[str] | None = None) -> None:
     spark = build_session(f"interest-{name}-{args.ds}", settings)
     try:
         with one_line_errors(f"{name} {args.ds}"):
-            register_tables(spark, settings)
+            register_tables(spark, settings, sync_comments=True)
             counts = run(spark, settings, args.ds)
             record_runs(spark, settings, {name: {args.ds: counts}})
     finally:

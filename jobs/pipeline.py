@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     runner = run_bulk if args.bulk else run_days
     spark = build_session("interest-pipeline", settings)
     try:
-        register_tables(spark, settings)
         with one_line_errors("pipeline"):
+            register_tables(spark, settings, sync_comments=True)
             for record in runner(spark, settings, args.first, args.last or args.first, steps):
                 print(json.dumps(record), flush=True)
     finally:

@@ -2,13 +2,21 @@
 
 Tables are addressed by ``layer.table`` everywhere (jobs, CLI, analysts' SQL); their folders are
 derived from the warehouse root, so no path is written anywhere else.
+
+Delta checks an existing table against its DDL, comments included; when it refuses, the table is
+checked again by columns, types, nullability and partitioning only, so that a reworded column
+comment does not stop every job on every warehouse made before it.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
+from pyspark.sql.types import StructType
 
 from jobs.config import REPO_ROOT, Settings
 
@@ -68,13 +76,93 @@ def render_ddl(name: str, settings: Settings) -> str:
     )
 
 
-def register_tables(spark: SparkSession, settings: Settings) -> None:
+class TableContractError(RuntimeError):
+    """A table on disk does not have the columns or partitioning its DDL declares."""
+
+
+def declared_schema(name: str) -> StructType:
+    """The columns sql/ddl/<name>.sql declares, with their comments (needs a Spark session)."""
+    text = ddl_path(name).read_text()
+    header = rf"TABLE IF NOT EXISTS {re.escape(name)} \((.*)\)\s*USING DELTA"
+    columns = re.search(header, text, re.S)
+    if columns is None:
+        raise TableContractError(f"{ddl_path(name)}: no column list found")
+    return StructType.fromDDL(columns.group(1))
+
+
+def declared_partitioning(name: str) -> list[str]:
+    match = re.search(r"PARTITIONED BY \(([^)]*)\)", ddl_path(name).read_text())
+    return [column.strip() for column in match.group(1).split(",")] if match else []
+
+
+def contract_drift(
+    declared: StructType, partitioning: list[str], existing: StructType, partitioned: list[str]
+) -> list[str]:
+    """How an existing table differs from its DDL, comments aside (empty when it conforms)."""
+
+    def shape(schema: StructType) -> dict[str, str]:
+        return {
+            f.name: f.dataType.simpleString() + ("" if f.nullable else " not null") for f in schema
+        }
+
+    want, have = shape(declared), shape(existing)
+    drift = [
+        f"{column}: declared {want.get(column, 'absent')}, found {have.get(column, 'absent')}"
+        for column in dict.fromkeys([*want, *have])
+        if want.get(column) != have.get(column)
+    ]
+    if partitioning != partitioned:
+        drift.append(f"partitioned by: declared {partitioning}, found {partitioned}")
+    return drift
+
+
+def comment_drift(declared: StructType, existing: StructType) -> dict[str, str]:
+    """Column -> the comment its DDL declares, for columns whose comment on disk differs."""
+    found = {f.name: f.metadata.get("comment") for f in existing}
+    return {
+        f.name: f.metadata["comment"]
+        for f in declared
+        if "comment" in f.metadata and found.get(f.name) != f.metadata["comment"]
+    }
+
+
+def register_existing(spark: SparkSession, name: str, settings: Settings, sync_comments: bool):
+    """Name an existing table in the catalog, after checking it against its DDL; with
+    ``sync_comments``, give its columns the DDL's comments (a metadata commit per reworded
+    column, none when all match)."""
+    location = settings.table_path(name).as_posix()
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
+    declared, existing = declared_schema(name), spark.table(name).schema
+    partitioned = DeltaTable.forPath(spark, location).detail().first()["partitionColumns"]
+    drift = contract_drift(declared, declared_partitioning(name), existing, list(partitioned))
+    if drift:
+        raise TableContractError(
+            f"{name} at {location} does not match {ddl_path(name).name}: {'; '.join(drift)}"
+        )
+    if not sync_comments:
+        return
+    for column, comment in comment_drift(declared, existing).items():
+        quoted = comment.replace("\\", "\\\\").replace("'", "\\'")
+        spark.sql(f"ALTER TABLE {name} ALTER COLUMN {column} COMMENT '{quoted}'")
+
+
+def register_tables(spark: SparkSession, settings: Settings, sync_comments: bool = False) -> None:
     """Create (if missing) every table at its location and name it in this session's catalog.
 
     The catalog is in-memory (no metastore to run or lock): each session registers the tables,
     which is a metadata-only operation, so ``SELECT ... FROM gold.item_cooccurrence`` just works.
+    Jobs that write pass ``sync_comments`` so reworded DDL comments reach existing tables; readers
+    (analysts' SQL) never write.
     """
     for layer in sorted({name.split(".")[0] for name in TABLES + VIEWS}):
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
-    for name in TABLES + VIEWS:
+    for name in TABLES:
+        try:
+            spark.sql(render_ddl(name, settings))
+        except AnalysisException as exc:
+            # Delta compares comments too: tell a reworded comment from a real difference
+            if exc.getCondition() != "DELTA_CREATE_TABLE_SCHEME_MISMATCH":
+                raise
+            register_existing(spark, name, settings, sync_comments)
+    for name in VIEWS:
         spark.sql(render_ddl(name, settings))

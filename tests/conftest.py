@@ -32,13 +32,14 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     session.stop()
 
 
-def register(spark, settings) -> None:
-    """Points the session's catalog at ``settings``' warehouse (tables are path-based: cheap)."""
+def register(spark, settings, sync_comments: bool = False) -> None:
+    """Points the session's catalog at ``settings``' warehouse (tables are path-based: cheap), as
+    a new job's session does."""
     from jobs.tables import TABLES, VIEWS, register_tables
 
     for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
         spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
-    register_tables(spark, settings)
+    register_tables(spark, settings, sync_comments)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,104 @@
+"""The table contract on warehouses an earlier version made: a reworded DDL comment reaches them
+through the writing jobs, and a table whose columns differ from its DDL is refused in one line."""
+
+import pytest
+from conftest import register
+from delta.tables import DeltaTable
+from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
+
+from jobs.tables import (
+    OPS_JOB_RUNS,
+    OPS_PUBLICATIONS,
+    TABLES,
+    TableContractError,
+    comment_drift,
+    contract_drift,
+    declared_partitioning,
+    declared_schema,
+)
+
+pytestmark = pytest.mark.spark
+
+
+def latest_version(spark, settings, name: str) -> int:
+    return DeltaTable.forPath(spark, settings.table_path(name).as_posix()).history(1).first()[0]
+
+
+def column_comment(spark, name: str, column: str) -> str:
+    return next(f for f in spark.table(name).schema if f.name == column).metadata["comment"]
+
+
+def test_contract_drift_names_each_difference_but_not_comments() -> None:
+    declared = StructType(
+        [
+            StructField("a", IntegerType(), False, {"comment": "new wording"}),
+            StructField("b", StringType(), True),
+        ]
+    )
+    reworded = StructType(
+        [
+            StructField("a", IntegerType(), False, {"comment": "old wording"}),
+            StructField("b", StringType(), True),
+        ]
+    )
+    assert contract_drift(declared, ["a"], reworded, ["a"]) == []
+    assert comment_drift(declared, reworded) == {"a": "new wording"}
+
+    changed = StructType(
+        [StructField("a", DoubleType(), True), StructField("c", StringType(), True)]
+    )
+    assert contract_drift(declared, ["a"], changed, []) == [
+        "a: declared int not null, found double",
+        "b: declared string, found absent",
+        "c: declared absent, found string",
+        "partitioned by: declared ['a'], found []",
+    ]
+
+
+def test_every_fresh_table_is_what_its_ddl_declares(spark, make_warehouse) -> None:
+    settings = make_warehouse()
+    for name in TABLES:
+        table = DeltaTable.forPath(spark, settings.table_path(name).as_posix())
+        partitioned = list(table.detail().first()["partitionColumns"])
+        existing = spark.table(name).schema
+        declared = declared_schema(name)
+        assert contract_drift(declared, declared_partitioning(name), existing, partitioned) == []
+        assert comment_drift(declared, existing) == {}, name
+        assert all("comment" in f.metadata for f in declared), name
+
+
+def test_a_reworded_comment_reaches_an_existing_table_through_the_writing_jobs(
+    spark, make_warehouse
+) -> None:
+    settings = make_warehouse()
+    # as a warehouse made before the DDL's comment was reworded
+    spark.sql(f"ALTER TABLE {OPS_JOB_RUNS} ALTER COLUMN job COMMENT 'an earlier wording'")
+    before = latest_version(spark, settings, OPS_JOB_RUNS)
+
+    register(spark, settings)  # a reader (analysts' SQL): registers, never writes
+    assert column_comment(spark, OPS_JOB_RUNS, "job") == "an earlier wording"
+    assert latest_version(spark, settings, OPS_JOB_RUNS) == before
+
+    register(spark, settings, sync_comments=True)  # a nightly job
+    assert column_comment(spark, OPS_JOB_RUNS, "job") == (
+        "ingest | sessionize | ids | graph | examples | publish"
+    )
+    assert latest_version(spark, settings, OPS_JOB_RUNS) == before + 1
+
+    register(spark, settings, sync_comments=True)  # the next night: nothing to change
+    assert latest_version(spark, settings, OPS_JOB_RUNS) == before + 1
+
+
+def test_a_table_whose_columns_differ_from_its_ddl_is_refused(spark, make_warehouse) -> None:
+    settings = make_warehouse()
+    spark.sql(f"ALTER TABLE {OPS_PUBLICATIONS} ADD COLUMNS (reviewer STRING)")
+    before = latest_version(spark, settings, OPS_PUBLICATIONS)
+    with pytest.raises(TableContractError) as refused:
+        register(spark, settings, sync_comments=True)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message == (
+        f"{OPS_PUBLICATIONS} at {settings.table_path(OPS_PUBLICATIONS).as_posix()} does not "
+        "match ops.publications.sql: reviewer: declared absent, found string"
+    )
+    assert latest_version(spark, settings, OPS_PUBLICATIONS) == before
