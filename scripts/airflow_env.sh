@@ -17,7 +17,9 @@ export AIRFLOW__API__PORT=${AIRFLOW__API__PORT:-8080}
 # more than the step (production keeps the default, one task per step: INTEREST_DAG_ETL_TASKS=per_step).
 export INTEREST_DAG_ETL_TASKS=${INTEREST_DAG_ETL_TASKS:-one}
 # Short Spark jobs on 2 cores: the JVM's first-tier compiler only (less CPU spent compiling).
-export INTEREST_SPARK_DRIVER_JAVA_OPTIONS=${INTEREST_SPARK_DRIVER_JAVA_OPTIONS:--XX:TieredStopAtLevel=1}
+# That also shrinks the code cache to 48 MB, which a night's ETL outgrows (~54 MB): the JIT was
+# then disabled mid-run, and once the ETL failed on "Out of space in CodeCache"; keep 240 MB.
+export INTEREST_SPARK_DRIVER_JAVA_OPTIONS=${INTEREST_SPARK_DRIVER_JAVA_OPTIONS:--XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m}
 # Demo-sized data: queries run interpreted, without generating and compiling Java code for each
 # one (-25% on the ETL of a demo day here: 98-103 s -> 73-74 s). Spark's internal settings, for
 # small data only: production leaves INTEREST_EXTRA_SPARK_CONF unset.
