@@ -96,29 +96,36 @@ BACKFILL_DAYS = [DAG_DAYS[-1] + timedelta(days=n) for n in (1, 2)]
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local Airflow (SQLite metadata) over dags/, migrated once. Airflow reads its
     configuration when first imported, so nothing may import it before this fixture."""
-    from jobs.config import REPO_ROOT
-
     if "airflow" in sys.modules:
         raise RuntimeError("airflow was imported before the test Airflow home was set")
     home = tmp_path_factory.mktemp("airflow-home")
-    venv_bin = Path(sys.executable).parent
-    os.environ.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            # as scripts/airflow_env.sh: wait up to 60 s for SQLite's write lock (default 5 s)
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
-            "INTEREST_DAG_START_DATE": DAG_DAYS[0].isoformat(),
-            "INTEREST_DAG_END_DATE": DAG_DAYS[-1].isoformat(),
-            # The DAG's tasks call `interest` and `spark-submit` from the product's venv.
-            "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}",
-        }
-    )
-    subprocess.run([venv_bin / "airflow", "db", "migrate"], check=True, capture_output=True)
+    os.environ.update(airflow_env(home))
+    migrate_airflow(os.environ)
     return home
+
+
+def airflow_env(home: Path) -> dict[str, str]:
+    """The environment of a local Airflow (SQLite metadata in ``home``) over dags/."""
+    from jobs.config import REPO_ROOT
+
+    return {
+        "AIRFLOW_HOME": str(home),
+        # as scripts/airflow_env.sh: wait up to 60 s for SQLite's write lock (default 5 s)
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
+        "INTEREST_DAG_START_DATE": DAG_DAYS[0].isoformat(),
+        "INTEREST_DAG_END_DATE": DAG_DAYS[-1].isoformat(),
+        # The DAG's tasks call `interest` and `spark-submit` from the product's venv.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+
+
+def migrate_airflow(env) -> None:
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="session")
