@@ -126,7 +126,9 @@ def comment_drift(declared: StructType, existing: StructType) -> dict[str, str]:
     }
 
 
-def register_existing(spark: SparkSession, name: str, settings: Settings, sync_comments: bool):
+def register_existing(
+    spark: SparkSession, name: str, settings: Settings, sync_comments: bool
+) -> None:
     """Name an existing table in the catalog, after checking it against its DDL; with
     ``sync_comments``, give its columns the DDL's comments (a metadata commit per reworded
     column, none when all match)."""
