@@ -2,7 +2,7 @@
 through the writing jobs, and a table whose columns differ from its DDL is refused in one line."""
 
 import pytest
-from conftest import register
+from conftest import register, table_versions
 from delta.tables import DeltaTable
 from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
 
@@ -18,10 +18,6 @@ from jobs.tables import (
 )
 
 pytestmark = pytest.mark.spark
-
-
-def latest_version(spark, settings, name: str) -> int:
-    return DeltaTable.forPath(spark, settings.table_path(name).as_posix()).history(1).first()[0]
 
 
 def column_comment(spark, name: str, column: str) -> str:
@@ -73,26 +69,26 @@ def test_a_reworded_comment_reaches_an_existing_table_through_the_writing_jobs(
     settings = make_warehouse()
     # as a warehouse made before the DDL's comment was reworded
     spark.sql(f"ALTER TABLE {OPS_JOB_RUNS} ALTER COLUMN job COMMENT 'an earlier wording'")
-    before = latest_version(spark, settings, OPS_JOB_RUNS)
+    before = table_versions(settings)[OPS_JOB_RUNS]
 
     register(spark, settings)  # a reader (analysts' SQL): registers, never writes
     assert column_comment(spark, OPS_JOB_RUNS, "job") == "an earlier wording"
-    assert latest_version(spark, settings, OPS_JOB_RUNS) == before
+    assert table_versions(settings)[OPS_JOB_RUNS] == before
 
     register(spark, settings, sync_comments=True)  # a nightly job
     assert column_comment(spark, OPS_JOB_RUNS, "job") == (
         "ingest | sessionize | ids | graph | examples | publish"
     )
-    assert latest_version(spark, settings, OPS_JOB_RUNS) == before + 1
+    assert table_versions(settings)[OPS_JOB_RUNS] == before + 1
 
     register(spark, settings, sync_comments=True)  # the next night: nothing to change
-    assert latest_version(spark, settings, OPS_JOB_RUNS) == before + 1
+    assert table_versions(settings)[OPS_JOB_RUNS] == before + 1
 
 
 def test_a_table_whose_columns_differ_from_its_ddl_is_refused(spark, make_warehouse) -> None:
     settings = make_warehouse()
     spark.sql(f"ALTER TABLE {OPS_PUBLICATIONS} ADD COLUMNS (reviewer STRING)")
-    before = latest_version(spark, settings, OPS_PUBLICATIONS)
+    before = table_versions(settings)[OPS_PUBLICATIONS]
     with pytest.raises(TableContractError) as refused:
         register(spark, settings, sync_comments=True)
     message = str(refused.value)
@@ -101,4 +97,4 @@ def test_a_table_whose_columns_differ_from_its_ddl_is_refused(spark, make_wareho
         f"{OPS_PUBLICATIONS} at {settings.table_path(OPS_PUBLICATIONS).as_posix()} does not "
         "match ops.publications.sql: reviewer: declared absent, found string"
     )
-    assert latest_version(spark, settings, OPS_PUBLICATIONS) == before
+    assert table_versions(settings)[OPS_PUBLICATIONS] == before
