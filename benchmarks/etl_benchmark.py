@@ -23,9 +23,10 @@ from pathlib import Path
 
 import psutil
 
-from jobs.config import REPO_ROOT, Settings
 from jobs.submit import run_submit
 from jobs.synthetic import SyntheticSpec, generate
+from warehouse import REPO_ROOT
+from warehouse.settings import Settings
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "etl.json"
 

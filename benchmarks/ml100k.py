@@ -23,10 +23,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from jobs.config import REPO_ROOT, Settings
 from models.compare import compare
-from models.config import TrainConfig
-from models.metrics import METRICS
+from models.train_config import TrainConfig
+from warehouse import REPO_ROOT
+from warehouse.publication import METRICS
+from warehouse.settings import Settings
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "ml100k.json"
 ANCHORS = REPO_ROOT.parent / "shared" / "anchors" / "recbole-ml100k.json"

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
-from jobs.config import REPO_ROOT, Settings
-from models.config import TrainConfig
 from models.examples_reader import EpochBatches
 from models.protocol_a import last_state_day
 from models.train import fit
+from models.train_config import TrainConfig
 from models.training_data import load_train_data
+from warehouse import REPO_ROOT
+from warehouse.settings import Settings
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "throughput.json"
 

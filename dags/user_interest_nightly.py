@@ -17,8 +17,9 @@ runs a new day (or the graph's latest day again if it did not publish), skips a 
 `depends_on_past`): `airflow backfill create --dag-id user_interest_nightly --from-date A
 --to-date B --reprocess-behavior failed`, or *Run Backfill* in the UI. See dags/README.md.
 
-(This file is configuration: nothing from jobs/ or models/ is imported while it is parsed; the
-callables and macros import them when a task runs.)
+(This file is configuration: of the product, only the step registry (`warehouse/steps.py`: the
+steps, the tables each writes, their docs) is imported while it is parsed; the callables and
+macros import the rest when a task runs.)
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain, task
 
+from warehouse.steps import ETL_STEPS, NOTHING_TO_TRAIN, PUBLISH, Step
+
 DAG_ID = "user_interest_nightly"
 # Where the training task runs: "local" (this worker, CPU or its GPU) or "kubernetes" (a GPU pod
 # from infra/k8s/train-pod.yaml).
 TRAIN_ON = os.environ.get("INTEREST_TRAIN_ON", "local")
-SKIPPED = 99  # `interest train` exits 99 when there is nothing to train on yet (first night)
 # "per_step": one spark-submit per ETL step (retry one step, see each in the grid); "one": the
 # night's five ETL steps in ONE spark-submit (jobs/pipeline.py), for small data where a JVM start
 # per step costs more than the step (the demo on 2 cores).
@@ -47,31 +49,6 @@ ETL_TASKS = os.environ.get("INTEREST_DAG_ETL_TASKS", "per_step")
 # data that never comes. Backfills may run any day.
 START_DAY = os.environ.get("INTEREST_DAG_START_DATE", "2026-01-01")
 END_DAY = os.environ.get("INTEREST_DAG_END_DATE") or None
-
-# Spark steps in order, with the Delta tables each one writes (the DAG's Assets).
-SPARK_STEPS = {
-    "ingest": ["bronze.events", "bronze.events_rejected"],
-    "sessionize": ["silver.sessions"],
-    "ids": ["silver.user_ids", "silver.item_ids"],
-    "graph": ["gold.user_item_affinity", "gold.item_cooccurrence", "ops.graph_log"],
-    "examples": ["gold.training_examples", "silver.user_recent"],
-}
-PUBLISHED = [
-    "ops.model_metrics",
-    "serving.item_vectors",
-    "serving.user_interest_vectors",
-    "ops.publications",
-]
-STEP_DOCS = {
-    "ingest": "Raw logs of ds → `bronze.events`; bad records → `bronze.events_rejected` with "
-    "the reason; accepted + rejected = read.",
-    "sessionize": "`bronze.events` → `silver.sessions` (inactivity gap, max length).",
-    "ids": "New users and items get the next dense ids (`silver.user_ids`, `silver.item_ids`, "
-    "append-only).",
-    "graph": "Long-term graph: yesterday's weights decayed + today's, by Delta MERGE (one commit "
-    "tagged with ds); pruned and capped.",
-    "examples": "`gold.training_examples` of ds: the last L items before each event.",
-}
 
 
 def utc_day(variable: str, value: str) -> pendulum.DateTime:
@@ -95,29 +72,25 @@ def job_file(name: str) -> str:
 
 def delta_jars() -> str:
     """Macro: the Delta jars resolved by scripts/setup.sh, for spark-submit --jars."""
-    from jobs.config import Settings
-    from jobs.spark import delta_jars as jars
+    from jobs.submit import delta_jars as jars
+    from warehouse.settings import Settings
 
     return ",".join(jars(Settings()))
 
 
 def setting(name: str) -> str:
-    """Macro: one of the product's settings (jobs/config.py), read when the task runs."""
-    from jobs.config import Settings
+    """Macro: one of the product's settings (warehouse/settings.py), read when the task runs."""
+    from warehouse.settings import Settings
 
     return str(getattr(Settings(), name))
 
 
 def spark_step(
-    name: str,
-    outlets: list[str],
-    doc_md: str,
-    job: str | None = None,
-    args: list[str] | None = None,
-    in_day_order: bool = True,
+    step: Step, job: str | None = None, args: list[str] | None = None, in_day_order: bool = True
 ) -> SparkSubmitOperator:
     """One Spark job for ds; the master is the `spark_default` connection's. An ETL step waits
     for the same step of the day before (the graph and the id tables take days in order)."""
+    name = step.name
     return SparkSubmitOperator(
         task_id=name,
         application=f"{{{{ job_file('{job or name}') }}}}",
@@ -129,10 +102,10 @@ def spark_step(
         },
         name=f"interest-{name}-{{{{ ds }}}}",
         conn_id="spark_default",
-        outlets=[table_asset(t) for t in outlets],
+        outlets=[table_asset(t) for t in step.writes],
         depends_on_past=in_day_order,
         execution_timeout=timedelta(hours=2),
-        doc_md=doc_md,
+        doc_md=step.doc,
     )
 
 
@@ -153,14 +126,14 @@ def train_step() -> BashOperator:
                 os.path.join(os.path.dirname(__file__), "..", "infra", "k8s", "train-pod.yaml"),
             ),
             arguments=command,
-            skip_on_exit_code=SKIPPED,
+            skip_on_exit_code=NOTHING_TO_TRAIN,
             execution_timeout=timedelta(hours=4),
             doc_md=doc + " Runs in a GPU pod (infra/k8s/train-pod.yaml).",
         )
     return BashOperator(
         task_id="train",
         bash_command="interest " + " ".join(command),
-        skip_on_exit_code=SKIPPED,
+        skip_on_exit_code=NOTHING_TO_TRAIN,
         execution_timeout=timedelta(hours=4),
         doc_md=doc,
     )
@@ -169,7 +142,7 @@ def train_step() -> BashOperator:
 @task.sensor(poke_interval=600, timeout=12 * 3600, mode="reschedule")
 def wait_for_raw_data(ds: str | None = None) -> bool:
     """Waits until the day's raw folder RAW/ds=<ds>/ holds data files (12 h at most)."""
-    from jobs.config import Settings
+    from warehouse.settings import Settings
 
     folder = Settings().raw_day_dir(ds)
     return folder.is_dir() and any(p.is_file() for p in folder.glob("part-*"))
@@ -183,8 +156,8 @@ def check_day_order(ds: str | None = None) -> str:
 
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-    from jobs.config import Settings
-    from jobs.day_order import DayOrderError, plan_night
+    from warehouse.day_order import DayOrderError, plan_night
+    from warehouse.settings import Settings
 
     try:
         night = plan_night(Settings(), date.fromisoformat(ds))
@@ -203,8 +176,8 @@ def report(ds: str | None = None) -> str:
 
     from airflow.sdk.exceptions import AirflowFailException
 
-    from jobs.config import Settings
-    from models.report import night_report
+    from warehouse.night_report import night_report
+    from warehouse.settings import Settings
 
     night = night_report(Settings(), date.fromisoformat(ds))
     text = "\n".join(night.lines())
@@ -239,20 +212,17 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     if ETL_TASKS == "one":
+        etl = Step(
+            "etl",
+            tuple(table for step in ETL_STEPS for table in step.writes),
+            "The night's ETL steps in one spark-submit (`jobs/pipeline.py`): "
+            + " ".join(step.doc for step in ETL_STEPS),
+        )
         spark_steps = [
-            spark_step(
-                "etl",
-                [table for outlets in SPARK_STEPS.values() for table in outlets],
-                "The night's ETL steps in one spark-submit (`jobs/pipeline.py`): "
-                + " ".join(STEP_DOCS.values()),
-                job="pipeline",
-                args=["--from", "{{ ds }}", "--to", "{{ ds }}"],
-            )
+            spark_step(etl, job="pipeline", args=["--from", "{{ ds }}", "--to", "{{ ds }}"])
         ]
     else:
-        spark_steps = [
-            spark_step(name, outlets, STEP_DOCS[name]) for name, outlets in SPARK_STEPS.items()
-        ]
+        spark_steps = [spark_step(step) for step in ETL_STEPS]
     evaluate_and_gate = BashOperator(
         task_id="evaluate_and_gate",
         bash_command="interest stage --ds {{ ds }}",
@@ -260,13 +230,8 @@ with DAG(
         doc_md="Next-day metrics of the candidate, the last published model, popularity and "
         "item-KNN on ds's test users; the gate's decision; stages the vectors only if it passes.",
     )
-    publish = spark_step(
-        "publish",
-        PUBLISHED,
-        "Commits the metrics, the item vectors, then ALL user vectors of ds in one Delta commit "
-        "(the publish point), then the decision in `ops.publications`.",
-        in_day_order=False,  # a night whose model was refused or failed holds no later night
-    )
+    # a night whose model was refused or failed holds no later night
+    publish = spark_step(PUBLISH, in_day_order=False)
     chain(
         wait_for_raw_data(),
         check_day_order(),

@@ -10,8 +10,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.config import Settings
-from jobs.tables import OPS_JOB_RUNS
+from warehouse.settings import Settings
+from warehouse.tables import OPS_JOB_RUNS
 
 
 def days_predicate(days: Sequence[date]) -> str:

@@ -16,10 +16,11 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.config import Settings
 from jobs.delta_io import count_by_day, overwrite_days, read_day, read_days
 from jobs.jobmain import job_main
-from jobs.tables import (
+from warehouse.events import event_type_codes
+from warehouse.settings import Settings
+from warehouse.tables import (
     GOLD_EXAMPLES,
     OPS_JOB_RUNS,
     SILVER_ITEM_IDS,
@@ -37,11 +38,6 @@ STEP = ("item_idx", "type", "ts", "new_session")  # what an example keeps of a h
 
 class MissingState(RuntimeError):
     """The silver.user_recent state a run starts from was not kept (a bulk run's inner day)."""
-
-
-def event_type_codes(event_weights: dict[str, float]) -> dict[str, int]:
-    """Event type -> code (1 + index in sorted order; 0 is padding)."""
-    return {t: i + 1 for i, t in enumerate(sorted(event_weights))}
 
 
 def day_events(

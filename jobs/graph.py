@@ -38,10 +38,12 @@ from typing import NamedTuple
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.config import Settings
 from jobs.delta_io import count_by_day, days_predicate, delta_table, read_days, replace_where
 from jobs.jobmain import job_main
-from jobs.tables import (
+from warehouse.decay import decay_factor
+from warehouse.graph_tags import COMMIT_MARK, commit_tag, parse_tag, span
+from warehouse.settings import Settings
+from warehouse.tables import (
     BRONZE_EVENTS,
     GOLD_AFFINITY,
     GOLD_COOCCURRENCE,
@@ -59,16 +61,12 @@ class GraphOrderError(RuntimeError):
     """Days at or before the latest day the graph absorbed, other than a rerun of it."""
 
 
-def decay_factor(days: Column | int, half_life_days: float) -> Column:
-    return F.pow(F.lit(2.0), -F.lit(days).cast("double") / F.lit(half_life_days))
-
-
 def decayed(
     weight: Column, updated_ds: Column, as_of: date | Column, half_life_days: float
 ) -> Column:
     """A stored weight decayed from its ``updated_ds`` to ``as_of``."""
     as_of = as_of if isinstance(as_of, Column) else F.lit(as_of)
-    return weight * decay_factor(F.datediff(as_of, updated_ds), half_life_days)
+    return weight * decay_factor(F.datediff(as_of, updated_ds).cast("double"), half_life_days)
 
 
 # ---- contributions per day (pure) -------------------------------------------------------------
@@ -244,31 +242,12 @@ def merge_cooccurrence(
 
 
 # ---- idempotence ----------------------------------------------------------------------------
-COMMIT_MARK = "graph ds="
-RANGE_MARK = " from="
-
-
 class Absorbed(NamedTuple):
     """The days of the latest tagged commit of a graph table, and its version."""
 
     first: date
     last: date
     version: int
-
-
-def commit_tag(first: date, last: date) -> str:
-    tag = f"{COMMIT_MARK}{last.isoformat()}"
-    return tag if first == last else f"{tag}{RANGE_MARK}{first.isoformat()}"
-
-
-def parse_tag(tag: str) -> tuple[date, date]:
-    """(first, last) days of a commit tag made by ``commit_tag``."""
-    last, _, first = tag[len(COMMIT_MARK) :].partition(RANGE_MARK)
-    return date.fromisoformat(first or last), date.fromisoformat(last)
-
-
-def span(first: date, last: date) -> str:
-    return str(last) if first == last else f"{first}..{last}"
 
 
 @contextmanager

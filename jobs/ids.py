@@ -14,10 +14,10 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.config import Settings
 from jobs.delta_io import delta_table, read_days
 from jobs.jobmain import job_main
-from jobs.tables import BRONZE_EVENTS, SILVER_ITEM_IDS, SILVER_USER_IDS
+from warehouse.settings import Settings
+from warehouse.tables import BRONZE_EVENTS, SILVER_ITEM_IDS, SILVER_USER_IDS
 
 
 def first_seen(events: DataFrame, key: str) -> DataFrame:

@@ -20,7 +20,6 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Settings
 from jobs.delta_io import (
     count_by_day,
     overwrite_days,
@@ -28,7 +27,8 @@ from jobs.delta_io import (
     read_days,
 )
 from jobs.jobmain import job_main
-from jobs.tables import BRONZE_EVENTS, BRONZE_REJECTED
+from warehouse.settings import Settings
+from warehouse.tables import BRONZE_EVENTS, BRONZE_REJECTED
 
 CONTRACT_FIELDS = ("event_id", "user_id", "item_id", "event_type", "ts")
 FIELDS_TYPE = T.MapType(T.StringType(), T.StringType())

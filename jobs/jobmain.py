@@ -10,14 +10,11 @@ from datetime import date
 
 from pyspark.sql import SparkSession
 
-from jobs.config import Settings
+from jobs.catalog import register_tables
 from jobs.delta_io import record_runs
 from jobs.spark import build_session
-from jobs.tables import register_tables
-
-# spark-submit merges the Python driver's stdout and stderr into its own stdout: the mark lets the
-# launcher find the error line among Spark's log lines.
-ERROR_MARK = "interest-error:"
+from jobs.submit import ERROR_MARK
+from warehouse.settings import Settings
 
 
 @contextmanager

@@ -1,7 +1,9 @@
 """The ETL steps in order, for one day or a range of days, in ONE Spark session.
 
 ``spark-submit jobs/pipeline.py --from 2026-01-01 --to 2026-01-07 [--steps ingest,graph]
-[--bulk]``. The Airflow DAG runs the same steps one task each; this entry point is for the CLI,
+[--bulk]``. The steps and their order are the registry's (warehouse/steps.py): step NAME is the
+job module jobs/NAME.py, with ``run`` (one day) and ``run_range`` (bulk). The Airflow DAG runs
+the same steps one task each; this entry point is for the CLI,
 backfills by hand and benchmarks, where a JVM start per step and day would dominate.
 
 Day by day (default), each step runs for each day, as the nightly DAG does. With ``--bulk``
@@ -20,53 +22,25 @@ them. A single day with no raw data is an error (for a nightly run: the data has
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import time
-from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from collections.abc import Iterator
+from datetime import date
 
 from pyspark.sql import SparkSession
 
-from jobs import examples, graph, ids, ingest, sessionize
-from jobs.config import Settings
+from jobs import ingest
+from jobs.catalog import register_tables
 from jobs.delta_io import record_runs
-from jobs.jobmain import JobRun, one_line_errors
+from jobs.jobmain import one_line_errors
 from jobs.spark import build_session
-from jobs.tables import register_tables
+from warehouse.days import days
+from warehouse.settings import Settings
+from warehouse.steps import etl_step_names, parse_steps
 
-RangeRun = Callable[[SparkSession, Settings, list[date]], dict[date, dict[str, int]]]
-
-STEPS: dict[str, JobRun] = {
-    "ingest": ingest.run,
-    "sessionize": sessionize.run,
-    "ids": ids.run,
-    "graph": graph.run,
-    "examples": examples.run,
-}
-RANGE_STEPS: dict[str, RangeRun] = {
-    "ingest": ingest.run_range,
-    "sessionize": sessionize.run_range,
-    "ids": ids.run_range,
-    "graph": graph.run_range,
-    "examples": examples.run_range,
-}
-
-
-def days(first: date, last: date) -> Iterator[date]:
-    if last < first:
-        raise ValueError(f"empty range: {first} is after {last}")
-    for n in range((last - first).days + 1):
-        yield first + timedelta(days=n)
-
-
-def parse_steps(text: str | None) -> list[str]:
-    if not text:
-        return list(STEPS)
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [n for n in names if n not in STEPS]
-    if unknown:
-        raise ValueError(f"unknown step(s) {', '.join(unknown)}; steps are {', '.join(STEPS)}")
-    return [n for n in STEPS if n in names]  # always in pipeline order
+# The registry's ETL steps -> their job modules (each has run and run_range).
+STEP_JOBS = {name: importlib.import_module(f"jobs.{name}") for name in etl_step_names()}
 
 
 def days_to_run(settings: Settings, first: date, last: date) -> list[date]:
@@ -103,7 +77,7 @@ def run_days(
         runs = {}
         for step in steps:
             started = time.perf_counter()
-            runs[step] = {ds: STEPS[step](spark, settings, ds)}
+            runs[step] = {ds: STEP_JOBS[step].run(spark, settings, ds)}
             yield {
                 "ds": ds.isoformat(),
                 "step": step,
@@ -124,7 +98,7 @@ def run_bulk(
     runs = {}
     for step in steps:
         started = time.perf_counter()
-        runs[step] = RANGE_STEPS[step](spark, settings, present)
+        runs[step] = STEP_JOBS[step].run_range(spark, settings, present)
         yield {
             "ds": f"{first.isoformat()}..{last.isoformat()}",
             "step": step,
@@ -150,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
     parser.add_argument("--from", dest="first", required=True, type=date.fromisoformat)
     parser.add_argument("--to", dest="last", type=date.fromisoformat)
-    parser.add_argument("--steps", help=f"comma-separated subset of {','.join(STEPS)}")
+    parser.add_argument("--steps", help=f"comma-separated subset of {','.join(STEP_JOBS)}")
     parser.add_argument(
         "--bulk", action="store_true", help="run each step once over the whole range"
     )

@@ -1,8 +1,8 @@
 """publish: load a night's staged vectors, metrics and gate decision into Delta.
 
-The model side (``interest publish``) stages under INTEREST_HOME/staging/publish/ds=D/:
-``manifest.json`` (model version, the gate's decision and reason, metrics) and, when the gate
-passed, ``users.parquet`` and ``items.parquet``. This job then commits, in this order:
+The model side (``interest stage``) stages the night's hand-off (warehouse/publication.py):
+the manifest (model version, the gate's decision and reason, metrics) and, when the gate passed,
+``users.parquet`` and ``items.parquet``. This job then commits, in this order:
 ops.model_metrics; serving.item_vectors for (ds, model_version); serving.user_interest_vectors for
 ds — ONE commit that is the publish point: until it lands, readers of the *_current views keep
 seeing the previous complete publication; ops.publications. A rerun replaces the same rows.
@@ -10,17 +10,17 @@ seeing the previous complete publication; ops.publications. A rerun replaces the
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.config import Settings
 from jobs.delta_io import overwrite_day, read_day, replace_where
 from jobs.jobmain import job_main
-from jobs.tables import (
+from warehouse.publication import COLD_START_ID, Manifest, StageError
+from warehouse.settings import Settings
+from warehouse.tables import (
     OPS_MODEL_METRICS,
     OPS_PUBLICATIONS,
     SERVING_ITEMS,
@@ -28,19 +28,6 @@ from jobs.tables import (
     SILVER_ITEM_IDS,
     SILVER_USER_IDS,
 )
-
-COLD_START_ID = "__cold_start__"
-
-
-class StageError(RuntimeError):
-    """The staged publication is missing or inconsistent."""
-
-
-def read_manifest(stage: Path) -> dict:
-    path = stage / "manifest.json"
-    if not path.exists():
-        raise StageError(f"nothing staged at {stage}: run `interest publish` for this day")
-    return json.loads(path.read_text())
 
 
 def with_user_ids(users: DataFrame, user_ids: DataFrame, ds: date, version: str) -> DataFrame:
@@ -71,12 +58,11 @@ def with_item_ids(items: DataFrame, item_ids: DataFrame, ds: date, version: str)
     )
 
 
-def metrics_rows(spark: SparkSession, manifest: dict, ds: date) -> DataFrame:
+def metrics_rows(spark: SparkSession, manifest: Manifest, ds: date) -> DataFrame:
     rows = [
-        (ds, manifest["model_version"], m["protocol"], m["split"], m["model"], m["metric"],
-         float(m["value"]))
-        for m in manifest["metrics"]
-    ]  # fmt: skip
+        (ds, manifest.model_version, m.protocol, m.split, m.model, m.metric, m.value)
+        for m in manifest.metrics
+    ]
     schema = (
         "ds date, model_version string, protocol string, split string, model string, "
         "metric string, value double"
@@ -84,11 +70,10 @@ def metrics_rows(spark: SparkSession, manifest: dict, ds: date) -> DataFrame:
     return spark.createDataFrame(rows, schema).withColumn("recorded_at", F.current_timestamp())
 
 
-def publication_row(spark: SparkSession, manifest: dict, ds: date, users: int) -> DataFrame:
+def publication_row(spark: SparkSession, manifest: Manifest, ds: date, users: int) -> DataFrame:
     row = (
-        ds, manifest["model_version"], manifest["decision"], manifest["reason"],
-        float(manifest["candidate_ndcg10"]), manifest.get("previous_version"),
-        manifest.get("previous_ndcg10"), users,
+        ds, manifest.model_version, str(manifest.decision), manifest.reason,
+        manifest.candidate_ndcg10, manifest.previous_version, manifest.previous_ndcg10, users,
     )  # fmt: skip
     schema = (
         "ds date, model_version string, decision string, reason string, candidate_ndcg10 double, "
@@ -128,12 +113,12 @@ def write_users(
 
 def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
     stage = settings.publish_stage_dir(ds.isoformat())
-    manifest = read_manifest(stage)
-    version = manifest["model_version"]
+    manifest = Manifest.read(stage)
+    version = manifest.model_version
     replace_where(metrics_rows(spark, manifest, ds), OPS_MODEL_METRICS,
                   f"ds = DATE'{ds}' AND model_version = '{version}'", settings)  # fmt: skip
-    counts = {"metrics": len(manifest["metrics"]), "items": 0, "users": 0}
-    if manifest["decision"] == "published":
+    counts = {"metrics": len(manifest.metrics), "items": 0, "users": 0}
+    if manifest.published:
         counts["items"] = write_items(spark, settings, stage, ds, version)
         counts["users"] = write_users(spark, settings, stage, ds, version)
     overwrite_day(publication_row(spark, manifest, ds, counts["users"]), OPS_PUBLICATIONS, ds,

@@ -1,71 +1,30 @@
-"""Analyst access: SQL over the tables by name, typed or saved.
+"""Analyst access: SQL over the tables by name, typed or saved (``interest sql`` runs it).
 
-``spark-submit jobs/query.py sql "SELECT ..." | query NAME [-p k=v]`` (row counts and the day's
-reconciliation need no Spark: jobs/overview.py).
-Queries live in sql/queries/NAME.sql with ``${param}`` placeholders; tables are named
-``layer.table`` (no paths), because every session registers them (jobs/tables.py).
+``spark-submit jobs/query.py sql "SELECT ..." | query NAME [-p k=v]`` prints the result as one
+JSON line (row counts and the day's reconciliation need no Spark: warehouse/overview.py).
+Saved queries live in sql/queries/NAME.sql (warehouse/queries.py); tables are named
+``layer.table`` (no paths), because every session registers them (jobs/catalog.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import string
-from pathlib import Path
+import json
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.config import REPO_ROOT, Settings
+from jobs.catalog import register_tables
 from jobs.jobmain import one_line_errors
-from jobs.overview import render, wide_console
 from jobs.spark import build_session
-from jobs.tables import register_tables
-
-QUERIES_DIR = REPO_ROOT / "sql" / "queries"
-
-
-class QueryError(ValueError):
-    """A user mistake in a query name or its parameters."""
-
-
-def query_names() -> list[str]:
-    return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
-
-
-def query_params(text: str) -> list[str]:
-    return sorted(set(re.findall(r"\$\{(\w+)\}", text)))
-
-
-def settings_params(settings: Settings) -> dict[str, str]:
-    """Placeholders every query may use, filled from the configuration."""
-    return {"half_life_days": str(settings.half_life_days)}
-
-
-def render_query(name: str, params: dict[str, str], queries_dir: Path = QUERIES_DIR) -> str:
-    """The query's SQL with its ``${param}`` placeholders filled; clear errors for mistakes."""
-    path = queries_dir / f"{name}.sql"
-    if not path.is_file():
-        raise QueryError(f"no query named {name!r}; known: {', '.join(query_names())}")
-    text = path.read_text()
-    missing = [p for p in query_params(text) if p not in params]
-    if missing:
-        raise QueryError(
-            f"query {name} needs --param {' --param '.join(m + '=...' for m in missing)}"
-        )
-    for key, value in params.items():
-        if not re.fullmatch(r"[\w.:\- ]*", value):
-            raise QueryError(f"parameter {key}={value!r}: only letters, digits and . : - _ allowed")
-    return string.Template(text).substitute(params)
+from warehouse.queries import render_query, settings_params
+from warehouse.settings import Settings
 
 
 def show(df: DataFrame, title: str, limit: int = 50) -> None:
-    rows = [tuple(_cell(v) for v in row) for row in df.limit(limit).collect()]
-    wide_console().print(render(title, df.columns, rows))
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """Prints the result as one JSON line, ``{"title", "columns", "rows"}`` (values as text),
+    for the CLI to render."""
+    rows = [["" if v is None else str(v) for v in row] for row in df.limit(limit).collect()]
+    print(json.dumps({"title": title, "columns": df.columns, "rows": rows}), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

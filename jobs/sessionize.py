@@ -16,10 +16,10 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.config import Settings
 from jobs.delta_io import count_by_day, overwrite_days, read_days
 from jobs.jobmain import job_main
-from jobs.tables import BRONZE_EVENTS, SILVER_SESSIONS
+from warehouse.settings import Settings
+from warehouse.tables import BRONZE_EVENTS, SILVER_SESSIONS
 
 
 def sessionize(

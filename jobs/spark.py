@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from jobs.config import Settings
-
-
-def delta_jars(settings: Settings) -> list[str]:
-    """The Delta jars resolved by scripts/setup.sh; a clear error when setup has not run."""
-    jars = sorted(str(p) for p in settings.jars_dir.glob("*.jar"))
-    if not jars:
-        raise RuntimeError(
-            f"no Delta jars in {settings.jars_dir}: run scripts/setup.sh (resolves them once)"
-        )
-    return jars
+from jobs.submit import delta_jars
+from warehouse.settings import Settings
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:

@@ -1,11 +1,13 @@
 """spark-submit command lines for the jobs: the one place that knows how a job is launched.
 
 The CLI runs them; the Airflow DAG passes the same master, jars and conf to SparkSubmitOperator.
+Nothing here imports Spark: a launcher (the CLI, an Airflow worker) only needs the paths.
 """
 
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,17 +16,35 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import pyspark
-
-from jobs.config import REPO_ROOT, Settings
-from jobs.jobmain import ERROR_MARK
-from jobs.spark import delta_jars
+from warehouse import REPO_ROOT
+from warehouse.settings import Settings
 
 JOBS_DIR = REPO_ROOT / "jobs"
+# spark-submit merges the Python driver's stdout and stderr into its own stdout: a job prints its
+# error as one line after this mark (jobs/jobmain.py), so the launcher finds it among Spark's logs.
+ERROR_MARK = "interest-error:"
 
 
 class SubmitError(RuntimeError):
     """A spark-submit run failed; the message is the job's own last error line."""
+
+
+def delta_jars(settings: Settings) -> list[str]:
+    """The Delta jars resolved by scripts/setup.sh; a clear error when setup has not run."""
+    jars = sorted(str(p) for p in settings.jars_dir.glob("*.jar"))
+    if not jars:
+        raise RuntimeError(
+            f"no Delta jars in {settings.jars_dir}: run scripts/setup.sh (resolves them once)"
+        )
+    return jars
+
+
+def spark_home() -> str:
+    """The installed pyspark package folder (found without importing it)."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pyspark is not installed: run scripts/setup.sh")
+    return spec.submodule_search_locations[0]
 
 
 def job_file(name: str) -> Path:
@@ -55,7 +75,7 @@ def submit_env(settings: Settings) -> dict[str, str]:
         env[f"INTEREST_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    env.setdefault("SPARK_HOME", str(Path(pyspark.__file__).parent))
+    env.setdefault("SPARK_HOME", spark_home())
     return env
 
 

@@ -8,10 +8,10 @@ from datetime import date
 import torch
 from torch import Tensor
 
-from jobs.config import Settings
-from jobs.tables import GOLD_COOCCURRENCE
+from models.adjacency import decayed_edges
 from models.batch import Batch
-from models.graph import decayed_edges
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_COOCCURRENCE
 
 
 class Popularity:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import torch
 
-from jobs.config import Settings
 from models.baselines import ItemKNN, Popularity
-from models.config import TrainConfig
-from models.metrics import METRICS
 from models.protocol_a import ProtocolA, build_protocol_a, last_state_day
 from models.ranking import model_scorer
 from models.train import FitResult, build_model, fit, pick_device
+from models.train_config import TrainConfig
 from models.training_data import load_train_data
+from warehouse.publication import METRICS
+from warehouse.settings import Settings
 
 
 def train_and_test(

@@ -15,8 +15,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from models.config import TrainConfig
 from models.train import FitResult, TrainData, Validator, fit
+from models.train_config import TrainConfig
 
 
 def free_port() -> int:

@@ -18,10 +18,10 @@ import torch.distributed as dist
 from petastorm import make_batch_reader
 from petastorm.pytorch import BatchedDataLoader
 
-from jobs.config import Settings
-from jobs.tables import GOLD_EXAMPLES
 from models.batch import EXAMPLE_COLUMNS, Batch, batch_from_columns
-from models.lake import TableNotReady, live_files, open_table, row_count
+from warehouse.lake import TableNotReady, live_files, open_table, row_count
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_EXAMPLES
 
 # petastorm 0.13 drives pyarrow's legacy API, which warns on every call; other warnings still show.
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"petastorm\..*")

@@ -9,10 +9,10 @@ from datetime import date
 import numpy as np
 import torch
 
-from jobs.config import Settings
-from jobs.tables import SILVER_USER_RECENT
 from models.batch import Batch
-from models.lake import read_arrow
+from warehouse.lake import read_arrow
+from warehouse.settings import Settings
+from warehouse.tables import SILVER_USER_RECENT
 
 # A history: arrays "item", "type", "ts", "new_session", oldest first.
 History = dict[str, np.ndarray]

@@ -8,9 +8,9 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from models.adjacency import Graph
 from models.batch import Batch
 from models.fusion import GatedFusion, LinearFusion
-from models.graph import Graph
 from models.long_term import LongTermEncoder
 from models.short_term import ShortTermEncoder
 

@@ -18,7 +18,7 @@ class LongTermEncoder(nn.Module):
         num_layers: propagation rounds K.
 
     Shapes:
-        adj (N, N) sparse, N = num_users + num_items, already normalised (models.graph.Graph
+        adj (N, N) sparse, N = num_users + num_items, already normalised (models.adjacency.Graph
         does it once, not on every forward) -> users (num_users, D), items (num_items, D).
     """
 

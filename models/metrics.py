@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-METRICS = ("recall@10", "ndcg@10", "recall@20", "ndcg@20", "mrr@10")
+from warehouse.publication import METRICS
 
 
 def target_ranks(scores: Tensor, target: Tensor, exclude: Tensor | None = None) -> Tensor:

@@ -12,13 +12,13 @@ import numpy as np
 import pyarrow.compute as pc
 import torch
 
-from jobs.config import Settings
-from jobs.tables import GOLD_EXAMPLES
+from models.adjacency import Graph
 from models.batch import EXAMPLE_COLUMNS, Batch, batch_from_columns
-from models.graph import Graph
 from models.interest_model import InterestModel
-from models.lake import read_arrow
 from models.ranking import Scorer, SeenItems, evaluate, model_scorer
+from warehouse.lake import read_arrow
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_EXAMPLES
 
 Part = Literal["all", "valid", "test"]
 

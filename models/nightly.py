@@ -20,18 +20,18 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import torch
 
-from jobs.config import Settings
-from jobs.tables import GOLD_EXAMPLES, SERVING_USERS
 from models.baselines import ItemKNN, Popularity
-from models.config import TrainConfig
 from models.distributed import fit_parallel
-from models.lake import TableNotReady, live_files, open_table, read_arrow
-from models.metrics import METRICS
 from models.next_day import NextDay
 from models.ranking import model_scorer
 from models.train import FitResult, TrainData, build_model, pick_device, warm_start
+from models.train_config import TrainConfig
 from models.training_data import load_train_data
 from models.vectors import compute_vectors, user_inputs
+from warehouse.lake import TableNotReady, live_files, open_table, read_arrow
+from warehouse.publication import METRICS, Decision, Manifest, MetricRow
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_EXAMPLES, SERVING_USERS
 
 
 class NothingToTrain(RuntimeError):
@@ -104,7 +104,7 @@ def train(
 
 @dataclass
 class Evaluation:
-    metrics: list[dict]  # rows for ops.model_metrics
+    metrics: list[MetricRow]  # rows for ops.model_metrics
     candidate_ndcg10: float
     previous_version: str | None
     previous_ndcg10: float | None
@@ -126,7 +126,7 @@ def evaluate(settings: Settings, ds: date, version: str) -> Evaluation:
         scorers["previous"] = model_scorer(load_model(settings, previous, data).to(device), graph)
     results = {name: test.metrics(scorer, device) for name, scorer in scorers.items()}
     rows = [
-        {"protocol": "B", "split": "test", "model": name, "metric": m, "value": values[m]}
+        MetricRow(protocol="B", split="test", model=name, metric=m, value=values[m])
         for name, values in results.items()
         for m in METRICS
     ]
@@ -152,7 +152,7 @@ def gate(evaluation: Evaluation, margin: float) -> tuple[bool, str]:
     return True, f"candidate test NDCG@10 {cand:.4f} >= {floor:.4f} (last published {prev:.4f})"
 
 
-def stage(settings: Settings, ds: date, version: str, evaluation: Evaluation) -> dict:
+def stage(settings: Settings, ds: date, version: str, evaluation: Evaluation) -> Manifest:
     """Writes the publish stage for the Spark job; vectors only when the gate passes."""
     publish, reason = gate(evaluation, settings.publish_margin)
     folder = settings.publish_stage_dir(ds.isoformat())
@@ -167,14 +167,14 @@ def stage(settings: Settings, ds: date, version: str, evaluation: Evaluation) ->
         )
         pq.write_table(vectors.users, folder / "users.parquet")
         pq.write_table(vectors.items, folder / "items.parquet")
-    manifest = {
-        "model_version": version,
-        "decision": "published" if publish else "refused",
-        "reason": reason,
-        "candidate_ndcg10": evaluation.candidate_ndcg10,
-        "previous_version": evaluation.previous_version,
-        "previous_ndcg10": evaluation.previous_ndcg10,
-        "metrics": evaluation.metrics,
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    manifest = Manifest(
+        model_version=version,
+        decision=Decision.PUBLISHED if publish else Decision.REFUSED,
+        reason=reason,
+        candidate_ndcg10=evaluation.candidate_ndcg10,
+        previous_version=evaluation.previous_version,
+        previous_ndcg10=evaluation.previous_ndcg10,
+        metrics=evaluation.metrics,
+    )
+    manifest.write(folder)
     return manifest

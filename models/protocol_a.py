@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jobs.config import Settings
-from jobs.examples import event_type_codes
-from jobs.tables import GOLD_EXAMPLES, SILVER_ITEM_IDS, SILVER_USER_IDS, SILVER_USER_RECENT
+from models.adjacency import Graph
 from models.batch import Batch
-from models.graph import Graph
 from models.history import EMPTY_HISTORY, append_event, read_histories, sequence_inputs
 from models.interest_model import InterestModel
-from models.lake import latest_day, read_arrow
 from models.ranking import Scorer, SeenItems, evaluate, model_scorer
+from warehouse.events import event_type_codes
+from warehouse.lake import latest_day, read_arrow
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_EXAMPLES, SILVER_ITEM_IDS, SILVER_USER_IDS, SILVER_USER_RECENT
 
 
 class BadHeldOut(ValueError):

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from models.adjacency import Graph
 from models.batch import Batch
-from models.graph import Graph
 from models.interest_model import InterestModel, score
 from models.metrics import metrics_from_ranks, target_ranks
 

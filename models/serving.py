@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.compute as pc
 
-from jobs.config import Settings
-from jobs.publish import COLD_START_ID
-from jobs.tables import SERVING_ITEMS, SERVING_USERS
-from models.lake import latest_day, read_arrow
+from warehouse.lake import latest_day, read_arrow
+from warehouse.publication import COLD_START_ID
+from warehouse.settings import Settings
+from warehouse.tables import SERVING_ITEMS, SERVING_USERS
 
 
 def recommend(settings: Settings, user_id: str, k: int) -> tuple[str, str, list[tuple[str, float]]]:

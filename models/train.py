@@ -14,15 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from models.config import TrainConfig
+from models.adjacency import Graph
 from models.examples_reader import EpochBatches, ExampleFiles
-from models.graph import Graph
 from models.interest_model import InterestModel, score
 from models.losses import full_softmax_loss, sampled_softmax_loss
+from models.train_config import TrainConfig
+from warehouse.progress import progress_bar
 
 # Validation: the model (unwrapped, eval mode) and its device -> metrics incl. "ndcg@10".
 Validator = Callable[[InterestModel, Graph, torch.device], dict[str, float]]
@@ -243,15 +244,11 @@ class _progress:
     def __enter__(self) -> Callable[[int, float, float], None] | None:
         if not self.enabled:
             return None
-        self.bar = Progress(
-            TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[speed]:,.0f} examples/s"),
-            TimeElapsedColumn(),
-            transient=False,
+        self.bar = progress_bar(
+            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[speed]:,.0f} examples/s")
         )
         self.bar.start()
-        task = self.bar.add_task("train", total=self.total, epoch=self.epoch, loss=0.0, speed=0.0)
+        task = self.bar.add_task(f"epoch {self.epoch}", total=self.total, loss=0.0, speed=0.0)
 
         def advance(n: int, loss: float, speed: float) -> None:
             self.bar.update(task, advance=n, loss=loss, speed=speed)

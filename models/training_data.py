@@ -8,12 +8,12 @@ import numpy as np
 import pyarrow.compute as pc
 import torch
 
-from jobs.config import Settings
-from jobs.tables import GOLD_EXAMPLES, SILVER_ITEM_IDS, SILVER_USER_IDS
+from models.adjacency import load_graph
 from models.examples_reader import ExampleFiles
-from models.graph import load_graph
-from models.lake import read_arrow
 from models.train import TrainData
+from warehouse.lake import read_arrow
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_EXAMPLES, SILVER_ITEM_IDS, SILVER_USER_IDS
 
 
 def table_sizes(settings: Settings) -> tuple[int, int, int]:

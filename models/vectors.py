@@ -19,11 +19,11 @@ import pyarrow as pa
 import torch
 from torch import Tensor
 
-from jobs.config import Settings
+from models.adjacency import Graph
 from models.batch import Batch
-from models.graph import Graph
 from models.history import read_histories, sequence_inputs
 from models.interest_model import InterestModel
+from warehouse.settings import Settings
 
 COLD_START_USER = 0
 USER_PARTS = ("fused", "long_term", "short_term", "gate")

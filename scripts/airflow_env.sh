@@ -29,7 +29,7 @@ export INTEREST_EXTRA_SPARK_CONF=${INTEREST_EXTRA_SPARK_CONF:-'{"spark.sql.codeg
 # unpaused) then starts no run that would wait for data that never comes; backfills may still
 # run any day.
 read -r master first_raw_day last_raw_day < <("$root/.venv/bin/python" -c '
-from jobs.config import Settings
+from warehouse.settings import Settings
 settings = Settings()
 days = sorted(p.name.removeprefix("ds=") for p in settings.raw_dir.glob("ds=*")) or [""]
 print(settings.spark_master, days[0], days[-1])')

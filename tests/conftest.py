@@ -21,8 +21,8 @@ os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pyspark.testing imports
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    from jobs.config import Settings
     from jobs.spark import build_session
+    from warehouse.settings import Settings
 
     home = tmp_path_factory.mktemp("spark-home")
     session = build_session(
@@ -35,9 +35,10 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 def register(spark, settings, sync_comments: bool = False) -> None:
     """Points the session's catalog at ``settings``' warehouse (tables are path-based: cheap), as
     a new job's session does."""
-    from jobs.tables import TABLES, VIEWS, register_tables
+    from jobs.catalog import register_tables
+    from warehouse.tables import LAYERS
 
-    for layer in sorted({n.split(".")[0] for n in TABLES + VIEWS}):
+    for layer in LAYERS:
         spark.sql(f"DROP DATABASE IF EXISTS {layer} CASCADE")
     register_tables(spark, settings, sync_comments)
 
@@ -48,9 +49,10 @@ def model_warehouse(spark, tmp_path_factory: pytest.TempPathFactory):
     2026-05-01..03, the next-day evaluation 2026-05-04."""
     from datetime import date
 
-    from jobs.config import Settings
-    from jobs.pipeline import parse_steps, run_days
+    from jobs.pipeline import run_days
     from jobs.synthetic import SyntheticSpec, generate
+    from warehouse.settings import Settings
+    from warehouse.steps import parse_steps
 
     home = tmp_path_factory.mktemp("model-home")
     settings = Settings(home=home, spark_shuffle_partitions=1)
@@ -75,7 +77,7 @@ def model_tables(spark, model_warehouse):
 def make_warehouse(spark, tmp_path: Path) -> Callable:
     """Returns settings over a fresh warehouse under tmp_path (or ``home``), with the tables
     registered (a second call switches the session's tables to the new warehouse)."""
-    from jobs.config import Settings
+    from warehouse.settings import Settings
 
     def make(home: Path | None = None, **overrides):
         home = home or tmp_path / "home"
@@ -106,7 +108,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def airflow_env(home: Path) -> dict[str, str]:
     """The environment of a local Airflow (SQLite metadata in ``home``) over dags/."""
-    from jobs.config import REPO_ROOT
+    from warehouse import REPO_ROOT
 
     return {
         "AIRFLOW_HOME": str(home),
@@ -133,7 +135,7 @@ def nightly_dag(airflow_home: Path):
     """The nightly DAG as the scheduler parses it (import errors fail the fixture)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from jobs.config import REPO_ROOT
+    from warehouse import REPO_ROOT
 
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
     assert bag.import_errors == {}
@@ -144,7 +146,7 @@ def table_versions(settings) -> dict[str, int]:
     """Every product table's Delta version: unchanged versions mean nothing was written."""
     from deltalake import DeltaTable
 
-    from jobs.tables import TABLES
+    from warehouse.tables import TABLES
 
     return {name: DeltaTable(str(settings.table_path(name))).version() for name in TABLES}
 
@@ -172,8 +174,8 @@ def dag_nights(nightly_dag, tmp_path_factory: pytest.TempPathFactory):
     raw data of BACKFILL_DAYS is there too, not run."""
     import os
 
-    from jobs.config import Settings
     from jobs.synthetic import SyntheticSpec, generate
+    from warehouse.settings import Settings
 
     home = tmp_path_factory.mktemp("dag-home")
     os.environ["INTEREST_HOME"] = str(home)  # read by every task and the processes they start

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from jobs.config import Settings
 from jobs.spark import spark_conf
+from warehouse.settings import Settings
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_spark_driver_loads_its_classes_from_the_recorded_archive() -> None:
     does not match silently loads from the jars, and the seconds it saves are lost."""
     archive = Settings().spark_class_archive
     assert archive.is_file(), f"no class-data archive at {archive}: run scripts/setup.sh"
-    start = "from jobs.config import Settings; from jobs.spark import build_session; "
+    start = "from warehouse.settings import Settings; from jobs.spark import build_session; "
     code = start + "build_session('class-archive-check', Settings(), 'local[1]').stop()"
     env = {**os.environ, "INTEREST_SPARK_DRIVER_JAVA_OPTIONS": "-Xlog:class+load=info"}
     run = subprocess.run(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pendulum
 from conftest import DAG_DAYS
 
-from jobs.config import REPO_ROOT
-from jobs.tables import TABLES
+from warehouse import REPO_ROOT
+from warehouse.tables import TABLES
 
 DAG_FILE = REPO_ROOT / "dags" / "user_interest_nightly.py"
 # The designed chain: each task's only downstream task is the next one.

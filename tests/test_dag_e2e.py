@@ -22,8 +22,8 @@ def test_every_night_succeeds_and_the_first_trains_nothing(dag_nights) -> None:
 
 
 def test_published_vectors_cover_every_user_once(dag_nights) -> None:
-    from jobs.tables import OPS_PUBLICATIONS, SERVING_USERS, SILVER_USER_IDS
-    from models.lake import read_arrow
+    from warehouse.lake import read_arrow
+    from warehouse.tables import OPS_PUBLICATIONS, SERVING_USERS, SILVER_USER_IDS
 
     settings = dag_nights.settings
     decisions = read_arrow(settings, OPS_PUBLICATIONS, ["decision", "users"]).to_pylist()
@@ -53,7 +53,7 @@ def test_rerunning_a_finished_night_is_skipped_and_changes_nothing(dag_nights) -
 
 
 def test_report_reads_the_night_back(dag_nights) -> None:
-    from models.report import night_report
+    from warehouse.night_report import night_report
 
     settings = dag_nights.settings
     night = night_report(settings, dag_nights.days[-1])

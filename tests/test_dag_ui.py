@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from conftest import BACKFILL_DAYS, DAG_DAYS, table_versions
 
-from jobs.config import REPO_ROOT
+from warehouse import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -199,8 +199,8 @@ def ui_wait(browser):
 
 
 def published_days(settings) -> list[date]:
-    from jobs.tables import OPS_PUBLICATIONS
-    from models.lake import read_arrow
+    from warehouse.lake import read_arrow
+    from warehouse.tables import OPS_PUBLICATIONS
 
     rows = read_arrow(settings, OPS_PUBLICATIONS, ["ds", "decision"]).to_pylist()
     return sorted(r["ds"] for r in rows if r["decision"] == "published")

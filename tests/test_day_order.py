@@ -10,10 +10,10 @@ import pyarrow as pa
 import pytest
 from deltalake import CommitProperties, write_deltalake
 
-from jobs.config import Settings
-from jobs.day_order import DayOrderError, plan_night
-from jobs.graph import commit_tag
-from jobs.tables import GOLD_AFFINITY, GOLD_COOCCURRENCE, OPS_PUBLICATIONS
+from warehouse.graph_tags import commit_tag
+from warehouse.day_order import DayOrderError, plan_night
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_AFFINITY, GOLD_COOCCURRENCE, OPS_PUBLICATIONS
 
 D1, D2, D3, D4 = (date(2026, 3, d) for d in (1, 2, 3, 4))
 

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import pytest
 
 from jobs.delta_io import days_predicate, overwrite_days, previous_days, record_runs
-from jobs.tables import BRONZE_REJECTED, OPS_JOB_RUNS
+from warehouse.tables import BRONZE_REJECTED, OPS_JOB_RUNS
 
 pytestmark = pytest.mark.spark
 D = [date(2026, 1, 1) + timedelta(days=n) for n in range(5)]

@@ -19,9 +19,10 @@ from pyspark.sql import functions as F
 
 from jobs.examples import MissingState
 from jobs.graph import GraphOrderError
-from jobs.pipeline import parse_steps, run_bulk, run_days
+from jobs.pipeline import run_bulk, run_days
 from jobs.synthetic import SyntheticSpec, generate
-from jobs.tables import TABLES
+from warehouse.steps import parse_steps
+from warehouse.tables import TABLES
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 D = [date(2026, 4, 1) + timedelta(days=n) for n in range(6)]

@@ -8,11 +8,12 @@ from pyspark.sql import functions as F
 
 from jobs import graph
 from jobs.graph import GraphOrderError, cooccurrence_contributions
-from jobs.overview import reconciliation, table_sizes
-from jobs.pipeline import parse_steps, run_days
-from jobs.query import query_names, render_query, settings_params
+from jobs.pipeline import run_days
+from warehouse.queries import query_names, render_query, settings_params
 from jobs.synthetic import SyntheticSpec, generate
-from jobs.tables import TABLES
+from warehouse.overview import reconciliation, table_sizes
+from warehouse.steps import parse_steps
+from warehouse.tables import TABLES
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 FIRST, LAST = date(2026, 3, 1), date(2026, 3, 3)

@@ -3,7 +3,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from jobs.examples import build_examples, carry_recent, event_type_codes, history_events
+from jobs.examples import build_examples, carry_recent, history_events
+from warehouse.events import event_type_codes
 
 pytestmark = pytest.mark.spark
 DS = date(2026, 1, 5)

@@ -8,13 +8,11 @@ from jobs.graph import (
     absorb_days,
     affinity_contributions,
     capped_updates,
-    commit_tag,
     cooccurrence_contributions,
     decayed,
     merge_affinity,
-    parse_tag,
 )
-from jobs.tables import GOLD_AFFINITY
+from warehouse.tables import GOLD_AFFINITY
 
 pytestmark = pytest.mark.spark
 
@@ -132,11 +130,3 @@ def test_a_range_prunes_once_as_of_its_last_day(spark, make_warehouse) -> None:
     }
     # item 1: 1.0 * 2^-3 = 0.125 < 0.2 by day 4: gone; item 2: 4.0 * 2^-3 = 0.5 stays, as of day 1
     assert rows == {2: (4.0, d1), 3: (0.1, d4)}
-
-
-def test_commit_tags_name_a_day_or_a_range() -> None:
-    d1, d3 = date(2026, 1, 1), date(2026, 1, 3)
-    assert commit_tag(d3, d3) == "graph ds=2026-01-03"
-    assert commit_tag(d1, d3) == "graph ds=2026-01-03 from=2026-01-01"
-    assert parse_tag(commit_tag(d1, d3)) == (d1, d3)
-    assert parse_tag("graph ds=2026-01-03") == (d3, d3)

@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import ingest
-from jobs.config import DEFAULT_EVENT_WEIGHTS
+from warehouse.settings import DEFAULT_EVENT_WEIGHTS
 
 pytestmark = pytest.mark.spark
 DS = date(2026, 1, 5)

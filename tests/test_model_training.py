@@ -10,16 +10,16 @@ import pytest
 import torch
 from petastorm import make_batch_reader
 
-from jobs.config import Settings
 from models.baselines import Popularity
-from models.config import TrainConfig
 from models.distributed import fit_parallel
 from models.examples_reader import EpochBatches, ShortRead
-from models.lake import read_arrow
 from models.next_day import NextDay
 from models.nightly import load_model, model_dir
 from models.train import build_model, fit
+from models.train_config import TrainConfig
 from models.training_data import load_train_data
+from warehouse.lake import read_arrow
+from warehouse.settings import Settings
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 TRAIN_LAST, EVAL_DAY = date(2026, 5, 3), date(2026, 5, 4)  # conftest.model_warehouse

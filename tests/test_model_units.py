@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from models.adjacency import build_graph, decayed_weights
 from models.baselines import ItemKNN, Popularity
 from models.batch import Batch
 from models.fusion import GatedFusion, LinearFusion
-from models.graph import build_graph, decayed_weights
 from models.interest_model import InterestModel, score
 from models.long_term import LongTermEncoder
 from models.losses import full_softmax_loss, sampled_softmax_loss

@@ -11,7 +11,7 @@ import pytest
 
 from jobs import publish
 from models import nightly
-from models.config import TrainConfig
+from models.train_config import TrainConfig
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 NIGHT = date(2026, 5, 4)  # conftest.model_warehouse: examples up to 05-03, next day 05-04

@@ -13,8 +13,8 @@ import psutil
 import pytest
 from conftest import DAG_DAYS, airflow_env, migrate_airflow
 
-from jobs.config import REPO_ROOT
 from jobs.synthetic import SyntheticSpec, generate
+from warehouse import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 

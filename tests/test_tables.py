@@ -6,16 +6,8 @@ from conftest import register, table_versions
 from delta.tables import DeltaTable
 from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
 
-from jobs.tables import (
-    OPS_JOB_RUNS,
-    OPS_PUBLICATIONS,
-    TABLES,
-    TableContractError,
-    comment_drift,
-    contract_drift,
-    declared_partitioning,
-    declared_schema,
-)
+from jobs.catalog import TableContractError, comment_drift, contract_drift, declared_schema
+from warehouse.tables import OPS_JOB_RUNS, OPS_PUBLICATIONS, TABLES, declared_partitioning
 
 pytestmark = pytest.mark.spark
 

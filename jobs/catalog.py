@@ -1,7 +1,4 @@
-"""The table contract: every table's name, location and DDL (schemas live in sql/ddl/*.sql).
-
-Tables are addressed by ``layer.table`` everywhere (jobs, CLI, analysts' SQL); their folders are
-derived from the warehouse root, so no path is written anywhere else.
+"""Every table named in a Spark session's catalog, created from its DDL (warehouse/tables.py).
 
 Delta checks an existing table against its DDL, comments included; when it refuses, the table is
 checked again by columns, types, nullability and partitioning only, so that a reworded column
@@ -10,70 +7,21 @@ comment does not stop every job on every warehouse made before it.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from delta.tables import DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
 
-from jobs.config import REPO_ROOT, Settings
-
-DDL_DIR = REPO_ROOT / "sql" / "ddl"
-
-BRONZE_EVENTS = "bronze.events"
-BRONZE_REJECTED = "bronze.events_rejected"
-SILVER_SESSIONS = "silver.sessions"
-SILVER_USER_IDS = "silver.user_ids"
-SILVER_ITEM_IDS = "silver.item_ids"
-SILVER_USER_RECENT = "silver.user_recent"
-GOLD_AFFINITY = "gold.user_item_affinity"
-GOLD_COOCCURRENCE = "gold.item_cooccurrence"
-GOLD_EXAMPLES = "gold.training_examples"
-OPS_JOB_RUNS = "ops.job_runs"
-OPS_GRAPH_LOG = "ops.graph_log"
-OPS_MODEL_METRICS = "ops.model_metrics"
-OPS_PUBLICATIONS = "ops.publications"
-SERVING_USERS = "serving.user_interest_vectors"
-SERVING_ITEMS = "serving.item_vectors"
-
-# Creation order matters only for views, which come after the tables they read.
-TABLES = [
-    BRONZE_EVENTS,
-    BRONZE_REJECTED,
-    SILVER_SESSIONS,
-    SILVER_USER_IDS,
-    SILVER_ITEM_IDS,
-    SILVER_USER_RECENT,
-    GOLD_AFFINITY,
-    GOLD_COOCCURRENCE,
-    GOLD_EXAMPLES,
-    OPS_JOB_RUNS,
-    OPS_GRAPH_LOG,
-    OPS_MODEL_METRICS,
-    OPS_PUBLICATIONS,
-    SERVING_USERS,
-    SERVING_ITEMS,
-]
-VIEWS = [
-    "gold.user_item_affinity_current",
-    "gold.item_cooccurrence_current",
-    "serving.user_interest_vectors_current",
-    "serving.item_vectors_current",
-]
-
-
-def ddl_path(name: str) -> Path:
-    return DDL_DIR / f"{name}.sql"
-
-
-def render_ddl(name: str, settings: Settings) -> str:
-    """The DDL of a table or view with its location and settings filled in."""
-    text = ddl_path(name).read_text()
-    return text.format(
-        location=settings.table_path(name).as_posix(), half_life_days=settings.half_life_days
-    )
+from warehouse.settings import Settings
+from warehouse.tables import (
+    LAYERS,
+    TABLES,
+    VIEWS,
+    ddl_path,
+    declared_columns,
+    declared_partitioning,
+    render_ddl,
+)
 
 
 class TableContractError(RuntimeError):
@@ -82,17 +30,7 @@ class TableContractError(RuntimeError):
 
 def declared_schema(name: str) -> StructType:
     """The columns sql/ddl/<name>.sql declares, with their comments (needs a Spark session)."""
-    text = ddl_path(name).read_text()
-    header = rf"TABLE IF NOT EXISTS {re.escape(name)} \((.*)\)\s*USING DELTA"
-    columns = re.search(header, text, re.S)
-    if columns is None:
-        raise TableContractError(f"{ddl_path(name)}: no column list found")
-    return StructType.fromDDL(columns.group(1))
-
-
-def declared_partitioning(name: str) -> list[str]:
-    match = re.search(r"PARTITIONED BY \(([^)]*)\)", ddl_path(name).read_text())
-    return [column.strip() for column in match.group(1).split(",")] if match else []
+    return StructType.fromDDL(declared_columns(name))
 
 
 def contract_drift(
@@ -156,7 +94,7 @@ def register_tables(spark: SparkSession, settings: Settings, sync_comments: bool
     Jobs that write pass ``sync_comments`` so reworded DDL comments reach existing tables; readers
     (analysts' SQL) never write.
     """
-    for layer in sorted({name.split(".")[0] for name in TABLES + VIEWS}):
+    for layer in LAYERS:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer}")
     for name in TABLES:
         try:

@@ -1,9 +1,9 @@
 """Whether a night may run now, decided before it writes anything.
 
-The long-term graph absorbs days in order (jobs/graph.py): a night at or before the graph's latest
-absorbed day would count days twice or before earlier ones. The graph job refuses such a day too,
-but only after ingest, sessionize and ids have rewritten their partitions; the nightly DAG asks
-first, so that:
+The long-term graph absorbs days in order (jobs/graph.py; its commit tags:
+warehouse/graph_tags.py): a night at or before the graph's latest absorbed day would count days
+twice or before earlier ones. The graph job refuses such a day too, but only after ingest,
+sessionize and ids have rewritten their partitions; the nightly DAG asks first, so that:
 
 - a new day (after the graph's latest) runs;
 - a finished night (its vectors published, or the warehouse's first night once later nights
@@ -22,10 +22,11 @@ from typing import NamedTuple
 
 from deltalake import DeltaTable
 
-from jobs.config import Settings
-from jobs.graph import COMMIT_MARK, parse_tag, span
-from jobs.tables import GOLD_AFFINITY, GOLD_COOCCURRENCE, OPS_PUBLICATIONS
-from models.lake import TableNotReady, read_arrow
+from warehouse.graph_tags import is_graph_commit, parse_tag, span
+from warehouse.lake import TableNotReady, read_arrow
+from warehouse.publication import Decision
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_AFFINITY, GOLD_COOCCURRENCE, OPS_PUBLICATIONS
 
 
 class DayOrderError(RuntimeError):
@@ -43,7 +44,7 @@ def graph_spans(settings: Settings, table: str) -> list[tuple[date, date]]:
     if not (path / "_delta_log").is_dir():
         return []
     tags = (commit.get("userMetadata") or "" for commit in DeltaTable(str(path)).history())
-    return [parse_tag(tag) for tag in tags if tag.startswith(COMMIT_MARK)]
+    return [parse_tag(tag) for tag in tags if is_graph_commit(tag)]
 
 
 def published(settings: Settings, ds: date) -> bool:
@@ -51,7 +52,7 @@ def published(settings: Settings, ds: date) -> bool:
         rows = read_arrow(settings, OPS_PUBLICATIONS, ["ds", "decision"], (ds, ds)).to_pylist()
     except TableNotReady:
         return False
-    return any(row["ds"] == ds and row["decision"] == "published" for row in rows)
+    return any(row["ds"] == ds and row["decision"] == Decision.PUBLISHED for row in rows)
 
 
 def plan_night(settings: Settings, ds: date) -> NightPlan:

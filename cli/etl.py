@@ -1,70 +1,33 @@
-"""``interest``: the command line for every step a person runs by hand.
-
-Spark work always goes through ``spark-submit`` with the configured master (jobs/submit.py), so
-the same commands drive a laptop (local[*]) or a cluster (INTEREST_SPARK_MASTER=spark://...).
-"""
+"""ETL commands: demo data, MovieLens import, the ETL steps for a day or a range (Spark jobs run
+through spark-submit with the configured master, jobs/submit.py, so the same commands drive a
+laptop or a cluster), and the effective configuration."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from jobs import movielens, synthetic
-from jobs.config import Settings
-from jobs.pipeline import STEPS, days, parse_steps
-from jobs.submit import SubmitError, run_submit, spark_submit_command
-
-app = typer.Typer(
-    help="Nightly user interest vectors: demo data, ETL, tables and SQL.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+from cli.common import (
+    DayOpt,
+    FromOpt,
+    ToOpt,
+    console,
+    counted_progress,
+    day_range,
+    echo,
+    fail,
+    parse_day,
+    settings_or_fail,
+    submit,
 )
-console = Console()
-err = Console(stderr=True)
+from warehouse.days import days
+from warehouse.steps import etl_step_names, parse_steps
 
-DayOpt = Annotated[str | None, typer.Option("--ds", help="One logical day, YYYY-MM-DD.")]
-FromOpt = Annotated[str | None, typer.Option("--from", help="First day of a range, YYYY-MM-DD.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last day of a range (inclusive).")]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def parse_day(text: str, what: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{what} must be a date like 2026-01-31, got {text!r}") from None
-
-
-def day_range(ds: str | None, first: str | None, last: str | None) -> tuple[date, date]:
-    if ds and (first or last):
-        raise fail("give either --ds or --from/--to, not both")
-    if ds:
-        day = parse_day(ds, "--ds")
-        return day, day
-    if not first:
-        raise fail("give --ds DAY or --from DAY [--to DAY]")
-    start = parse_day(first, "--from")
-    end = parse_day(last, "--to") if last else start
-    if end < start:
-        raise fail(f"--to {end} is before --from {start}")
-    return start, end
-
-
-def settings_or_fail() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:  # pydantic's message names the bad variable
-        raise fail(f"bad configuration: {exc}".replace("\n", " ")) from None
+app = typer.Typer()
+STEPS = etl_step_names()
 
 
 @app.command("demo-data")
@@ -82,6 +45,8 @@ def demo_data(
     seed: Annotated[int, typer.Option()] = 7,
 ) -> None:
     """Write synthetic raw event logs (known structure, deterministic by seed) under RAW/."""
+    from jobs import synthetic
+
     settings = settings_or_fail()
     try:
         spec = synthetic.SyntheticSpec(
@@ -91,7 +56,7 @@ def demo_data(
         )  # fmt: skip
     except ValueError as exc:
         raise fail(str(exc)) from None
-    with _progress() as progress:
+    with counted_progress() as progress:
         task = progress.add_task("generating days", total=days_)
         for manifest in synthetic.generate(spec, settings.raw_dir):
             progress.advance(task)
@@ -125,6 +90,8 @@ def import_movielens(
 ) -> None:
     """Import MovieLens ratings into RAW/ds=.../ as 'rating' events at their own timestamps.
     The last line printed is a JSON summary (for scripts)."""
+    from jobs import movielens
+
     settings = settings_or_fail()
     if held_out and not exclude_split:
         raise fail("--held-out needs --exclude-split")
@@ -186,7 +153,7 @@ def etl(
     args = ["--from", start.isoformat(), "--to", end.isoformat(), "--steps", ",".join(names)]
     args += ["--bulk"] if bulk else []
     total = len(names) if bulk else len(list(days(start, end))) * len(names)
-    with _progress() as progress:
+    with counted_progress() as progress:
         task = progress.add_task(f"ETL {start} .. {end}{' (bulk)' if bulk else ''}", total=total)
 
         def on_line(line: str) -> None:
@@ -204,7 +171,7 @@ def etl(
                 + ", ".join(f"{k}={v}" for k, v in record["counts"].items())
             )
 
-        _submit(settings, "pipeline", args, on_line)
+        submit(settings, "pipeline", args, on_line)
 
 
 @app.command()
@@ -217,87 +184,7 @@ def job(
         raise fail(f"unknown job {name!r}; jobs are {', '.join(STEPS)}")
     settings = settings_or_fail()
     day = parse_day(ds, "--ds")
-    _submit(settings, name, ["--ds", day.isoformat()], echo)
-
-
-def sizes_or_fail(settings: Settings) -> list:
-    from jobs.overview import table_sizes
-    from models.lake import TableNotReady
-
-    try:
-        return table_sizes(settings)
-    except TableNotReady as exc:  # e.g. a table someone turned deletion vectors on for
-        raise fail(str(exc)) from None
-
-
-@app.command()
-def tables() -> None:
-    """List every table with its row count, Delta version and location, and the views."""
-    from jobs.overview import TableSize, render, wide_console
-    from jobs.tables import VIEWS
-
-    out = wide_console()
-    out.print(render("Delta tables", TableSize._fields, sizes_or_fail(settings_or_fail())))
-    out.print(render("Views", ["view"], [(v,) for v in VIEWS]))
-
-
-@app.command()
-def sql(
-    query: Annotated[
-        str, typer.Argument(help="A saved query name (see `interest queries`) or SQL text.")
-    ],
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="key=value for ${key}.")
-    ] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 50,
-) -> None:
-    """Run SQL over the tables by name (e.g. SELECT * FROM gold.item_cooccurrence_current)."""
-    from jobs.query import QueryError, query_names, render_query, settings_params
-
-    settings = settings_or_fail()
-    params = param or []
-    if any("=" not in p for p in params):
-        raise fail("--param takes key=value")
-    if query in query_names():
-        try:
-            render_query(
-                query, {**settings_params(settings), **dict(p.split("=", 1) for p in params)}
-            )
-        except QueryError as exc:
-            raise fail(str(exc)) from None
-        args = ["query", query, *[a for p in params for a in ("-p", p)]]
-    elif " " in query.strip():
-        args = ["sql", query]
-    else:
-        raise fail(f"no saved query named {query!r}; run `interest queries` to list them")
-    _submit(settings, "query", ["--limit", str(limit), *args], echo)
-
-
-@app.command()
-def queries() -> None:
-    """List the saved analyst queries (sql/queries) and their parameters."""
-    from jobs.query import QUERIES_DIR, query_names, query_params, settings_params
-
-    configured = settings_params(settings_or_fail())
-    for name in query_names():
-        text = (QUERIES_DIR / f"{name}.sql").read_text()
-        doc = next((ln[3:] for ln in text.splitlines() if ln.startswith("-- ")), "")
-        params = " ".join(f"-p {p}=..." for p in query_params(text) if p not in configured)
-        console.print(f"[bold]{name}[/bold] {params}\n    {doc}")
-
-
-@app.command()
-def summary(ds: DayOpt = None) -> None:
-    """Tables with row counts, and the reconciliation (row counts per job) of the last day."""
-    from jobs.overview import RunCount, TableSize, reconciliation, render, wide_console
-
-    settings = settings_or_fail()
-    day = parse_day(ds, "--ds") if ds else None
-    out = wide_console()
-    out.print(render("Delta tables", TableSize._fields, sizes_or_fail(settings)))
-    runs = reconciliation(settings, day)
-    out.print(render("Reconciliation of the last day", RunCount._fields, runs))
-    out.print(f"warehouse: {settings.home}", highlight=False)
+    submit(settings, name, ["--ds", day.isoformat()], echo)
 
 
 @app.command()
@@ -309,27 +196,11 @@ def config() -> None:
 @app.command("spark-submit-command")
 def show_submit(name: Annotated[str, typer.Argument(help="Job module name.")] = "pipeline") -> None:
     """Print the spark-submit command line a job runs with (for schedulers and debugging)."""
-    console.print(" ".join(spark_submit_command(settings_or_fail(), name, [])), soft_wrap=True)
+    from jobs.submit import spark_submit_command
 
-
-def echo(line: str) -> None:
-    """A job's own output, passed through as printed (already laid out by the job)."""
-    print(line, flush=True)
-
-
-def _submit(settings: Settings, module: str, args: list[str], on_line) -> None:
+    settings = settings_or_fail()
     try:
-        run_submit(settings, module, args, on_line)
-    except SubmitError as exc:
-        raise fail(str(exc), code=1) from None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console,
-    )  # fmt: skip
-
-
-if __name__ == "__main__":
-    app()
+        command = spark_submit_command(settings, name, [])
+    except RuntimeError as exc:  # e.g. setup has not resolved the jars
+        raise fail(str(exc)) from None
+    console.print(" ".join(command), soft_wrap=True)

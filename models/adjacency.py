@@ -12,10 +12,11 @@ import torch
 from torch import Tensor
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from jobs.config import Settings
-from jobs.graph import COMMIT_MARK, parse_tag
-from jobs.tables import GOLD_AFFINITY
-from models.lake import TableNotReady, open_table, read_arrow
+from warehouse.decay import decay_factor
+from warehouse.graph_tags import is_graph_commit, parse_tag
+from warehouse.lake import TableNotReady, open_table, read_arrow
+from warehouse.settings import Settings
+from warehouse.tables import GOLD_AFFINITY
 
 
 @dataclass
@@ -40,7 +41,7 @@ def decayed_weights(
 ) -> np.ndarray:
     """weight * 2^(-(as_of - updated_ds) / half_life): a lazily decayed edge's value on as_of."""
     age_days = (np.datetime64(as_of, "D") - updated_ds.astype("datetime64[D]")).astype(np.float64)
-    return weight * np.exp2(-np.maximum(age_days, 0.0) / half_life_days)
+    return weight * decay_factor(np.maximum(age_days, 0.0), half_life_days)
 
 
 def build_graph(
@@ -69,7 +70,7 @@ def version_as_of(settings: Settings, name: str, day: date) -> int:
     absorbed = [
         (parse_tag(h["userMetadata"])[1], h["version"])
         for h in open_table(settings, name).history()
-        if (h.get("userMetadata") or "").startswith(COMMIT_MARK)
+        if is_graph_commit(h.get("userMetadata"))
     ]
     fitting = [(last, version) for last, version in absorbed if last <= day]
     if not fitting:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
-from jobs.config import Settings
+from warehouse.settings import Settings
 
 
 class TableNotReady(RuntimeError):

@@ -1,23 +1,18 @@
 """What the warehouse holds, read from the Delta logs without Spark (a second, not a JVM start):
 every table's row count and version, and one day's reconciliation (ops.job_runs).
 
-Row counts come from the live files' Parquet footers (models/lake.py): exact, because the
+Row counts come from the live files' Parquet footers (warehouse/lake.py): exact, because the
 warehouse never writes deletion vectors (a table with them is refused, not miscounted).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import NamedTuple
 
-from rich.console import Console
-from rich.table import Table
-
-from jobs.config import Settings
-from jobs.tables import OPS_JOB_RUNS, TABLES
-from models.lake import TableNotReady, live_files, open_table, read_arrow, row_count
+from warehouse.lake import TableNotReady, live_files, open_table, read_arrow, row_count
+from warehouse.settings import Settings
+from warehouse.tables import OPS_JOB_RUNS, TABLES
 
 
 class TableSize(NamedTuple):
@@ -60,18 +55,3 @@ def reconciliation(settings: Settings, ds: date | None = None) -> list[RunCount]
         if r["ds"] == day
         for name, value in r["counts"]
     )
-
-
-def wide_console() -> Console:
-    """A console as wide as COLUMNS says, 160 by default: table paths stay on one line, also
-    when the output is a pipe or a log (rich would assume 80)."""
-    return Console(width=int(os.environ.get("COLUMNS", 160)))
-
-
-def render(title: str, columns: Sequence[str], rows: Iterable[tuple]) -> Table:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*["-" if v is None else str(v) for v in row])
-    return table

@@ -1,6 +1,5 @@
-"""``interest`` with the model commands: the ETL commands of jobs/cli.py plus train, evaluate,
-publish, compare and recommend. (jobs/ never imports torch, so the model commands are added here
-and torch is imported only when one of them runs.)"""
+"""Model commands: train, evaluate, stage, publish, report, compare and recommend. torch is
+imported only when one of them runs."""
 
 from __future__ import annotations
 
@@ -9,14 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from jobs.cli import _submit, app, console, echo, fail, parse_day, settings_or_fail
-from jobs.config import Settings
+from cli.common import console, echo, fail, parse_day, settings_or_fail, submit
+from cli.render import metrics_table, render
+from warehouse.lake import TableNotReady
+from warehouse.night_report import night_report
+from warehouse.publication import Manifest, MetricRow, StageError
+from warehouse.settings import Settings
+from warehouse.steps import NOTHING_TO_TRAIN, REFUSED
 
-# Exit codes the nightly DAG reads: 99 = skipped (Airflow's BashOperator default), 3 = refused.
-NOTHING_TO_TRAIN = 99
-REFUSED = 3
+app = typer.Typer()
 
 DsArg = Annotated[str, typer.Option("--ds", help="The night's logical day D, YYYY-MM-DD.")]
 VersionOpt = Annotated[
@@ -25,28 +26,16 @@ VersionOpt = Annotated[
 
 
 def train_config(**overrides: object):
-    from models.config import TrainConfig
+    from models.train_config import TrainConfig
 
     return TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
-    from models.metrics import METRICS
-
-    table = Table(title=title)
-    table.add_column("model")
-    for metric in METRICS:
-        table.add_column(metric, justify="right")
-    for name, values in rows.items():
-        table.add_row(name, *[f"{values[m]:.4f}" for m in METRICS])
-    return table
-
-
-def next_day_table(day: date, version: str, metrics: list[dict]) -> Table:
+def next_day_table(day: date, version: str, metrics: list[MetricRow]):
     """ops.model_metrics rows of one night as a table, a row per model."""
     rows: dict[str, dict[str, float]] = {}
     for row in metrics:
-        rows.setdefault(row["model"], {})[row["metric"]] = row["value"]
+        rows.setdefault(row.model, {})[row.metric] = row.value
     return metrics_table(f"next day {day} (test users), candidate {version}", rows)
 
 
@@ -71,10 +60,9 @@ def trained_night(ds: str, model_version: str | None) -> tuple[Settings, date, s
 def model_errors():
     """User-facing failures of the model steps, as one line each."""
     from models.examples_reader import ShortRead
-    from models.lake import TableNotReady
     from models.protocol_a import BadHeldOut
 
-    return (TableNotReady, BadHeldOut, ShortRead, FileNotFoundError, ValueError)
+    return (TableNotReady, StageError, BadHeldOut, ShortRead, FileNotFoundError, ValueError)
 
 
 @app.command()
@@ -128,7 +116,7 @@ def stage(ds: DsArg, model_version: VersionOpt = None) -> None:
     staged(ds, model_version)
 
 
-def staged(ds: str, model_version: str | None) -> tuple[Settings, date, dict]:
+def staged(ds: str, model_version: str | None) -> tuple[Settings, date, Manifest]:
     from models import nightly
 
     settings, day, version = trained_night(ds, model_version)
@@ -136,8 +124,8 @@ def staged(ds: str, model_version: str | None) -> tuple[Settings, date, dict]:
         manifest = nightly.stage(settings, day, version, nightly.evaluate(settings, day, version))
     except model_errors() as exc:
         raise fail(str(exc)) from None
-    console.print(next_day_table(day, version, manifest["metrics"]))
-    console.print(f"gate: {manifest['decision']} — {manifest['reason']}")
+    console.print(next_day_table(day, version, manifest.metrics))
+    console.print(f"gate: {manifest.decision} — {manifest.reason}")
     return settings, day, manifest
 
 
@@ -145,22 +133,20 @@ def staged(ds: str, model_version: str | None) -> tuple[Settings, date, dict]:
 def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
     """Evaluate, gate, and publish the vectors of night D in one atomic commit (or refuse)."""
     settings, day, manifest = staged(ds, model_version)
-    _submit(settings, "publish", ["--ds", day.isoformat()], echo)
-    if manifest["decision"] != "published":
-        raise fail(f"not published: {manifest['reason']}", code=REFUSED)
-    console.print(f"published {manifest['model_version']} for {day}: {manifest['reason']}")
+    submit(settings, "publish", ["--ds", day.isoformat()], echo)
+    if not manifest.published:
+        raise fail(f"not published: {manifest.reason}", code=REFUSED)
+    console.print(f"published {manifest.model_version} for {day}: {manifest.reason}")
 
 
 @app.command()
 def report(ds: DsArg) -> None:
     """What night D decided, from ops.publications and ops.model_metrics (exit 3 if refused)."""
-    from models.report import night_report
-
     settings = settings_or_fail()
     day = parse_day(ds, "--ds")
     try:
         night = night_report(settings, day)
-    except model_errors() as exc:
+    except TableNotReady as exc:
         raise fail(str(exc)) from None
     console.print(metrics_table(f"next day {day} (test users)", night.metrics))
     console.print(f"{night.decision}: model {night.model_version}: {night.reason}")
@@ -211,14 +197,7 @@ def recommend(
         ds, version, items = top_items(settings, user_id, k)
     except model_errors() as exc:
         raise fail(str(exc)) from None
-    table = Table(title=f"user {user_id}: top {k} ({ds}, {version})")
-    table.add_column("rank", justify="right")
-    table.add_column("item_id")
-    table.add_column("score", justify="right")
-    for rank, (item, score) in enumerate(items, 1):
-        table.add_row(str(rank), item, f"{score:.4f}")
-    console.print(table)
-
-
-if __name__ == "__main__":
-    app()
+    rows = [(rank, item, f"{score:.4f}") for rank, (item, score) in enumerate(items, 1)]
+    console.print(
+        render(f"user {user_id}: top {k} ({ds}, {version})", ["rank", "item_id", "score"], rows)
+    )

@@ -9,24 +9,24 @@ from datetime import date
 
 import pyarrow.compute as pc
 
-from jobs.config import Settings
-from jobs.tables import OPS_MODEL_METRICS, OPS_PUBLICATIONS, SERVING_USERS
-from models.lake import TableNotReady, read_arrow
-from models.metrics import METRICS
+from warehouse.lake import TableNotReady, read_arrow
+from warehouse.publication import METRICS, Decision
+from warehouse.settings import Settings
+from warehouse.tables import OPS_MODEL_METRICS, OPS_PUBLICATIONS, SERVING_USERS
 
 
 @dataclass(frozen=True)
 class NightReport:
     ds: date
     model_version: str
-    decision: str  # published | refused
+    decision: Decision
     reason: str
     users: int
     metrics: dict[str, dict[str, float]]  # model -> metric -> value, next day, test users
 
     @property
     def published(self) -> bool:
-        return self.decision == "published"
+        return self.decision is Decision.PUBLISHED
 
     def lines(self) -> list[str]:
         """Plain-text report (Airflow task logs)."""
@@ -62,5 +62,5 @@ def night_report(settings: Settings, ds: date) -> NightReport:
     for m in metrics.filter(ours).to_pylist():
         values.setdefault(m["model"], {})[m["metric"]] = m["value"]
     return NightReport(
-        ds, row["model_version"], row["decision"], row["reason"], row["users"], values
+        ds, row["model_version"], Decision(row["decision"]), row["reason"], row["users"], values
     )

@@ -1,0 +1,19 @@
+"""The ``interest`` console script: one app, the commands of cli/etl.py, cli/query.py and
+cli/model.py."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import etl, model, query
+
+app = typer.Typer(
+    help="Nightly user interest vectors: demo data, ETL, training, publishing, tables and SQL.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+for commands in (etl.app, query.app, model.app):
+    app.add_typer(commands)  # no name: the commands join the top level
+
+if __name__ == "__main__":
+    app()
