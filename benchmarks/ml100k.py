@@ -1,7 +1,11 @@
 """MovieLens-100K, Protocol A: the fused model vs its ablations, popularity and item-KNN, with the
-RecBole 1.2.1 anchors (../shared/anchors/recbole-ml100k.md) beside them.
+RecBole 1.2.1 anchors (docs/anchors.md; figures in benchmarks/anchors/recbole-ml100k.json) beside
+them.
 
-    .venv/bin/python benchmarks/ml100k.py [--seeds 2020 2021 2022] [--data DIR] [--work DIR]
+    .venv/bin/python benchmarks/ml100k.py --data DIR [--seeds 2020 2021 2022] [--work DIR]
+
+DIR holds ml-100k.inter (RecBole's copy of MovieLens-100K) and ml-100k.loo-split.tsv (per user the
+validation and test item); docs/evaluation.md says where both come from.
 
 1. ``interest import-movielens ml-100k.inter --exclude-split ml-100k.loo-split.tsv``: the
    validation and test ratings never reach the warehouse (no leakage);
@@ -30,7 +34,8 @@ from warehouse.publication import METRICS
 from warehouse.settings import Settings
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "ml100k.json"
-ANCHORS = REPO_ROOT.parent / "shared" / "anchors" / "recbole-ml100k.json"
+ANCHORS = REPO_ROOT / "benchmarks" / "anchors" / "recbole-ml100k.json"
+DATA_FILES = ("ml-100k.inter", "ml-100k.loo-split.tsv")
 INTEREST = str(Path(sys.executable).parent / "interest")
 
 
@@ -40,10 +45,9 @@ def prepare_warehouse(data: Path, work: Path) -> Path:
     done = work / ".etl-complete"
     if done.exists():
         return held_out
-    if not (data / "ml-100k.inter").exists():
-        subprocess.run(
-            [str(REPO_ROOT.parent / "shared" / "bin" / "fetch-ml100k"), str(data)], check=True
-        )
+    missing = [name for name in DATA_FILES if not (data / name).is_file()]
+    if missing:
+        sys.exit(f"ml100k: {', '.join(missing)} not in {data} (see docs/evaluation.md)")
     env = {**os.environ, "INTEREST_HOME": str(work)}
     imported = subprocess.run(
         [INTEREST, "import-movielens", str(data / "ml-100k.inter"),
@@ -65,9 +69,9 @@ def print_table(results: dict, anchors: dict[str, dict]) -> None:
     for name, row in results["models"].items():
         means = [sum(row[m]) / len(row[m]) for m in (*METRICS, "train_s")]
         table.add_row(name, *[f"{v:.4f}" for v in means[:-1]], f"{means[-1]:.0f}")
-    for name, anchor in anchors.items():  # ../shared/anchors/recbole-ml100k.json: name -> metrics
+    for name, anchor in anchors.items():  # benchmarks/anchors/recbole-ml100k.json: name -> metrics
         table.add_row(
-            f"RecBole {name}",
+            name if "source" in anchor else f"RecBole {name}",  # "source": not a RecBole run
             *[f"{anchor[m]:.4f}" for m in METRICS],
             f"{anchor['train_s']:.0f}" if "train_s" in anchor else "",
         )
@@ -80,7 +84,12 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[2020, 2021, 2022])
     parser.add_argument("--models", nargs="+", default=["fused", "lstm_only", "gcn_only"])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT / "var" / "ml100k-src")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="folder with ml-100k.inter and ml-100k.loo-split.tsv (docs/evaluation.md)",
+    )
     parser.add_argument("--work", type=Path, default=REPO_ROOT / "var" / "ml100k")
     parser.add_argument(
         "--config", type=json.loads, default={}, help="TrainConfig overrides (JSON)"

@@ -1,7 +1,7 @@
 """Training examples read by Petastorm over the LIVE files of gold.training_examples.
 
-Guards against Petastorm's silent short reads (../shared/STACK.md: with the default thread pool
-an epoch sometimes reads 0 rows): the reader pool is "dummy" (reads in the calling thread, never
+Guards against Petastorm's silent short reads (docs/stack.md: with the default thread pool an
+epoch sometimes reads 0 rows): the reader pool is "dummy" (reads in the calling thread, never
 lost a row in 40/40 runs), and every epoch's row count is checked against what the table's files
 hold; a mismatch fails the epoch loudly instead of training on partial data.
 """

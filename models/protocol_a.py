@@ -1,4 +1,4 @@
-"""Protocol A (DESIGN.md): leave-one-out, full ranking, comparable with RecBole.
+"""Protocol A (docs/evaluation.md): leave-one-out, full ranking, comparable with RecBole.
 
 The ETL ran on the training interactions only (the importer held the validation and test
 interactions out, see ``interest import-movielens --exclude-split``). Each user's input sequence is
@@ -72,14 +72,19 @@ def read_held_out(path: Path, user_ids: dict[str, int], item_ids: dict[str, int]
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
-        record = json.loads(line)
-        user = str(record["user_id"])
+        try:
+            record = json.loads(line)
+            user, item, role = str(record["user_id"]), str(record["item_id"]), record["role"]
+            ts = int(record["ts"])  # epoch seconds (jobs.movielens.write_held_out)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise BadHeldOut(f"{path}:{number}: not a held-out record ({exc!r})") from None
+        if role not in ("valid", "test"):
+            raise BadHeldOut(f"{path}:{number}: role {role!r}, expected valid or test")
         if user not in user_ids:
             raise BadHeldOut(f"{path}:{number}: user {user} has no training interactions")
-        rows.setdefault(user, {})[record["role"]] = (
-            item_ids.get(str(record["item_id"]), 0),
-            int(record["ts"]),  # epoch seconds (jobs.movielens.write_held_out)
-        )
+        if role in rows.get(user, {}):
+            raise BadHeldOut(f"{path}:{number}: a second {role} row for user {user}")
+        rows.setdefault(user, {})[role] = (item_ids.get(item, 0), ts)
     missing = [u for u, r in rows.items() if set(r) != {"valid", "test"}]
     if missing:
         raise BadHeldOut(f"{path}: users without both a valid and a test row, e.g. {missing[0]}")

@@ -11,23 +11,15 @@ import pendulum
 from conftest import DAG_DAYS
 
 from warehouse import REPO_ROOT
-from warehouse.tables import TABLES
+from warehouse.steps import ETL_STEPS, PUBLISH, SPARK_STEPS
 
 DAG_FILE = REPO_ROOT / "dags" / "user_interest_nightly.py"
+ETL = [step.name for step in ETL_STEPS]
 # The designed chain: each task's only downstream task is the next one.
-ORDER = [
-    "wait_for_raw_data",
-    "check_day_order",
-    "ingest",
-    "sessionize",
-    "ids",
-    "graph",
-    "examples",
-    "train",
-    "evaluate_and_gate",
-    "publish",
-    "report",
-]
+ORDER = ["wait_for_raw_data", "check_day_order", *ETL, "train", "evaluate_and_gate", "publish",
+         "report"]  # fmt: skip
+# What parsing the DAG file may import of the product: the step registry, and the table names.
+PARSE_ALLOWED = ["warehouse", "warehouse.steps", "warehouse.tables"]
 
 
 def test_every_dag_imports_with_tags_and_retries(airflow_home: Path) -> None:
@@ -59,28 +51,32 @@ def test_days_run_in_order(nightly_dag) -> None:
     assert nightly_dag.start_date == pendulum.datetime(*DAG_DAYS[0].timetuple()[:3], tz="UTC")
     assert nightly_dag.end_date == pendulum.datetime(*DAG_DAYS[-1].timetuple()[:3], tz="UTC")
     in_order = {task.task_id for task in nightly_dag.tasks if task.depends_on_past}
-    assert in_order == {"ingest", "sessionize", "ids", "graph", "examples"}
+    assert in_order == set(ETL)
     spark_tasks = [t for t in nightly_dag.tasks if t.task_type == "SparkSubmitOperator"]
-    assert [t.task_id for t in spark_tasks] == [
-        "ingest", "sessionize", "ids", "graph", "examples", "publish",
-    ]  # fmt: skip
+    assert [t.task_id for t in spark_tasks] == [*ETL, PUBLISH.name]
     assert all(t.application_args == ["--ds", "{{ ds }}"] for t in spark_tasks)
 
 
-def test_assets_are_the_product_tables(nightly_dag) -> None:
-    produced = {asset.name for task in nightly_dag.tasks for asset in task.outlets}
-    assert produced <= set(TABLES)
-    assert {"bronze.events", "gold.user_item_affinity", "serving.user_interest_vectors"} <= produced
+def test_each_spark_task_produces_the_tables_the_registry_says(nightly_dag) -> None:
+    for step in SPARK_STEPS:
+        task = nightly_dag.get_task(step.name)
+        assert [asset.name for asset in task.outlets] == list(step.writes), step.name
+        assert task.doc_md == step.doc
+    others = [t for t in nightly_dag.tasks if t.task_id not in {s.name for s in SPARK_STEPS}]
+    assert all(not task.outlets for task in others)
 
 
 def parse_alone(env: dict[str, str], body: str) -> subprocess.CompletedProcess:
-    """Parses the DAG file in a fresh interpreter where the product's code and its engines
-    cannot be imported: the DAG must not need them (no work at parse time)."""
+    """Parses the DAG file in a fresh interpreter where the product's code (but the step
+    registry) and its engines cannot be imported: the DAG must not need them (no work at parse
+    time); it fails unless the product modules imported are exactly PARSE_ALLOWED."""
     script = (
         "import sys\n"
-        "for name in ('jobs', 'models', 'torch', 'pyspark', 'deltalake'):\n"
+        "for name in ('jobs', 'models', 'cli', 'torch', 'pyspark', 'deltalake'):\n"
         "    sys.modules[name] = None\n"
-        f"import runpy\ndag = runpy.run_path({str(DAG_FILE)!r})['dag']\n{body}"
+        f"import runpy\ndag = runpy.run_path({str(DAG_FILE)!r})['dag']\n"
+        "product = sorted(m for m in sys.modules if m.split('.')[0] == 'warehouse')\n"
+        f"assert product == {PARSE_ALLOWED!r}, product\n{body}"
     )
     return subprocess.run(
         [sys.executable, "-c", script],

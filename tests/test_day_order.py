@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 from deltalake import CommitProperties, write_deltalake
 
-from warehouse.graph_tags import commit_tag
 from warehouse.day_order import DayOrderError, plan_night
+from warehouse.graph_tags import commit_tag
 from warehouse.settings import Settings
 from warehouse.tables import GOLD_AFFINITY, GOLD_COOCCURRENCE, OPS_PUBLICATIONS
 

@@ -9,9 +9,9 @@ from pyspark.sql import functions as F
 from jobs import graph
 from jobs.graph import GraphOrderError, cooccurrence_contributions
 from jobs.pipeline import run_days
-from warehouse.queries import query_names, render_query, settings_params
 from jobs.synthetic import SyntheticSpec, generate
 from warehouse.overview import reconciliation, table_sizes
+from warehouse.queries import query_names, render_query, settings_params
 from warehouse.steps import parse_steps
 from warehouse.tables import TABLES
 

@@ -15,7 +15,7 @@ from models.distributed import fit_parallel
 from models.examples_reader import EpochBatches, ShortRead
 from models.next_day import NextDay
 from models.nightly import load_model, model_dir
-from models.train import build_model, fit
+from models.train import build_model, fit, pick_device
 from models.train_config import TrainConfig
 from models.training_data import load_train_data
 from warehouse.lake import read_arrow
@@ -109,3 +109,18 @@ def test_an_older_model_grown_to_todays_ids_loads_the_same_every_time(data, tmp_
     torch.save(fewer_ids, folder / "best.pt")
     first, second = (load_model(settings, "older", data).state_dict() for _ in range(2))
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_runs_on_the_gpu_and_its_checkpoint_loads_on_cpu(data, next_day, tmp_path):
+    assert pick_device().type == "cuda"
+    result = fit(TINY.model_copy(update={"max_epochs": 2}), data, next_day.validate, tmp_path,
+                 show_progress=False)  # fmt: skip
+    assert result.epochs == 2 and result.examples_per_s > 0
+    assert 0.0 < result.best_valid["ndcg@10"] <= 1.0
+    # the best weights, saved from the GPU, serve a CPU model with the same validation figure
+    on_cpu = build_model(TINY, data)
+    on_cpu.load_state_dict(torch.load(tmp_path / "best.pt", map_location="cpu"))
+    cpu_valid = next_day.validate(on_cpu.eval(), data.graph, torch.device("cpu"))
+    assert cpu_valid["ndcg@10"] == pytest.approx(result.best_valid["ndcg@10"], abs=1e-4)

@@ -8,10 +8,13 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from conftest import table_versions
 
 from jobs import publish
 from models import nightly
 from models.train_config import TrainConfig
+from warehouse.publication import Decision, Manifest
+from warehouse.steps import PUBLISH
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 NIGHT = date(2026, 5, 4)  # conftest.model_warehouse: examples up to 05-03, next day 05-04
@@ -27,7 +30,7 @@ def served(spark) -> dict:
     return {"users": sorted(map(tuple, users)), "items": sorted(map(tuple, items))}
 
 
-def train_and_stage(settings, config: TrainConfig) -> tuple[str, dict]:
+def train_and_stage(settings, config: TrainConfig) -> tuple[str, Manifest]:
     version, _ = nightly.train(settings, NIGHT, config)
     return version, nightly.stage(
         settings, NIGHT, version, nightly.evaluate(settings, NIGHT, version)
@@ -37,8 +40,11 @@ def train_and_stage(settings, config: TrainConfig) -> tuple[str, dict]:
 def test_publish_is_atomic_and_gated(spark, model_tables):
     settings = model_tables
     first, manifest = train_and_stage(settings, TINY)
-    assert manifest["decision"] == "published", manifest["reason"]
+    assert manifest.decision is Decision.PUBLISHED, manifest.reason
+    versions = table_versions(settings)
     counts = publish.run(spark, settings, NIGHT)
+    changed = {t for t, v in table_versions(settings).items() if v != versions[t]}
+    assert changed == set(PUBLISH.writes)  # the step registry's word
     known_users = spark.table("silver.user_ids").count()
     assert counts["users"] == known_users + 1  # + the cold-start row
     assert counts["items"] == spark.table("silver.item_ids").count()
@@ -49,7 +55,7 @@ def test_publish_is_atomic_and_gated(spark, model_tables):
     # A second model for the same night; the job dies after the item vectors, before the users
     # commit (the publish point): readers still see the first model, items included.
     second, manifest = train_and_stage(settings, TINY.model_copy(update={"seed": 7}))
-    assert second != first and manifest["decision"] == "published"
+    assert second != first and manifest.published
     stage = settings.publish_stage_dir(NIGHT.isoformat())
     publish.write_items(spark, settings, stage, NIGHT, second)
     assert served(spark) == before
@@ -69,7 +75,7 @@ def test_publish_is_atomic_and_gated(spark, model_tables):
         evaluation, previous_version=second, previous_ndcg10=evaluation.candidate_ndcg10 * 2
     )
     manifest = nightly.stage(settings, NIGHT, first, worse)
-    assert manifest["decision"] == "refused" and "last published" in manifest["reason"]
+    assert manifest.decision is Decision.REFUSED and "last published" in manifest.reason
     assert not list(stage.glob("*.parquet"))
     assert publish.run(spark, settings, NIGHT)["users"] == 0
     assert served(spark) == after
