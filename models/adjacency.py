@@ -65,8 +65,8 @@ def build_graph(
 
 def version_as_of(settings: Settings, name: str, day: date) -> int:
     """The version of a graph table holding every day up to ``day`` and none after: its latest
-    commit whose tag (warehouse.graph_tags) ends on or before ``day``. Training for night D reads the graph
-    as of D - 1, so the day it is validated on never leaks into its long-term input."""
+    commit whose tag (warehouse.graph_tags) ends on or before ``day``. Training for night D reads
+    the graph as of D - 1, so the day it is validated on never leaks into its long-term input."""
     absorbed = [
         (parse_tag(h["userMetadata"])[1], h["version"])
         for h in open_table(settings, name).history()
