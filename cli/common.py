@@ -73,6 +73,8 @@ def submit(settings: Settings, job: str, args: list[str], on_line: Callable[[str
         raise fail(str(exc), code=JOB_FAILED) from None
 
 
-def echo(line: str) -> None:
-    """A job's own output, passed through as printed (already laid out by the job)."""
-    print(line, flush=True)
+def echo_records(line: str) -> None:
+    """A job's JSON records (its counts), as the job printed them; Spark's own log lines, which
+    spark-submit mixes into the same output, are left out."""
+    if line.startswith("{"):
+        print(line, flush=True)

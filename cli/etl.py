@@ -17,7 +17,7 @@ from cli.common import (
     console,
     counted_progress,
     day_range,
-    echo,
+    echo_records,
     fail,
     parse_day,
     settings_or_fail,
@@ -184,7 +184,7 @@ def job(
         raise fail(f"unknown job {name!r}; jobs are {', '.join(STEPS)}")
     settings = settings_or_fail()
     day = parse_day(ds, "--ds")
-    submit(settings, name, ["--ds", day.isoformat()], echo)
+    submit(settings, name, ["--ds", day.isoformat()], echo_records)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console, echo, fail, parse_day, settings_or_fail, submit
+from cli.common import console, echo_records, fail, parse_day, settings_or_fail, submit
 from cli.render import metrics_table, render
 from warehouse.lake import TableNotReady
 from warehouse.night_report import night_report
@@ -133,7 +133,7 @@ def staged(ds: str, model_version: str | None) -> tuple[Settings, date, Manifest
 def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
     """Evaluate, gate, and publish the vectors of night D in one atomic commit (or refuse)."""
     settings, day, manifest = staged(ds, model_version)
-    submit(settings, "publish", ["--ds", day.isoformat()], echo)
+    submit(settings, "publish", ["--ds", day.isoformat()], echo_records)
     if not manifest.published:
         raise fail(f"not published: {manifest.reason}", code=REFUSED)
     console.print(f"published {manifest.model_version} for {day}: {manifest.reason}")

@@ -81,6 +81,9 @@ def test_demo_data_etl_and_sql_through_spark_submit(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert "pipeline failed: NoRawData: no raw data for this day" in missing.stderr
     assert "Traceback" not in missing.stderr + missing.stdout
+    typo = interest(tmp_path, "sql", "SELECT count FROM ops.job_runs")  # the column is counts
+    assert typo.returncode == 1 and typo.stdout == ""
+    assert typo.stderr.count("\n") == 1 and "UNRESOLVED_COLUMN" in typo.stderr, typo.stderr
     report = interest(tmp_path, "sql", "daily_reconciliation")
     assert report.returncode == 0, report.stderr
     assert "2026-02-01" in report.stdout and "True" in report.stdout  # reconciled
