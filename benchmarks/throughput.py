@@ -1,20 +1,27 @@
 """Petastorm reader throughput vs training throughput on one warehouse (default: the ML-100K
-warehouse of benchmarks/ml100k.py). The reader must not be the bottleneck: rows/s read must be
-well above examples/s trained.
+warehouse of benchmarks/ml100k.py), on an idle machine and beside one competing busy process
+(an Airflow worker never has the machine to itself). The reader must not be the bottleneck, and
+training must not collapse when another process takes a core.
 
-    .venv/bin/python benchmarks/throughput.py [--home var/ml100k] [--epochs 1]
+    .venv/bin/python benchmarks/throughput.py [--home var/ml100k] [--days N] [--label NAME]
 
-Writes benchmarks/results/throughput.json.
+Training threads follow the product's policy (models/threads.py; INTEREST_TRAIN_THREADS
+overrides); OpenMP's wait policy is the environment's (OMP_WAIT_POLICY, GOMP_SPINCOUNT),
+recorded beside the figures. Writes benchmarks/results/throughput.json: one entry per label.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import torch
@@ -42,30 +49,66 @@ def reader_rows_per_s(data, batch_size: int, repeats: int = 3) -> float:
     return best
 
 
+@contextmanager
+def busy_process():
+    """One process spinning on the CPU for as long as the block runs."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def train_examples_per_s(config: TrainConfig, data, threads: int) -> float:
+    with tempfile.TemporaryDirectory() as run_dir:
+        no_validation = lambda m, g, d: {"ndcg@10": 0.0}  # noqa: E731
+        result = fit(config, data, no_validation, Path(run_dir), threads=threads,
+                     show_progress=False)  # fmt: skip
+    return result.examples_per_s
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--home", type=Path, default=REPO_ROOT / "var" / "ml100k")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--days", type=int, help="train on the last N days only (default: all)")
+    parser.add_argument("--label", default="default", help="the entry's name in the results")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     settings = Settings(home=args.home)
-    data = load_train_data(settings, date.fromisoformat(last_state_day(settings)))
-    config = TrainConfig(max_epochs=args.epochs)
+    as_of = date.fromisoformat(last_state_day(settings))
+    first = as_of - timedelta(days=args.days - 1) if args.days else None
+    data = load_train_data(settings, as_of, first)
+    config = TrainConfig(max_epochs=1)
     reader = reader_rows_per_s(data, config.batch_size)
-    with tempfile.TemporaryDirectory() as run_dir:
-        result = fit(config, data, lambda m, g, d: {"ndcg@10": 0.0}, Path(run_dir))
+    idle = train_examples_per_s(config, data, settings.train_threads)
+    threads = torch.get_num_threads()
+    with busy_process():
+        busy = train_examples_per_s(config, data, settings.train_threads)
     figures = {
-        "machine": f"{platform.machine()}, torch threads {torch.get_num_threads()}",
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "conditions": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{'cuda' if torch.cuda.is_available() else 'cpu'}, torch threads {threads}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
+        f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(unset)')}, "
+        f"INTEREST_TRAIN_THREADS={settings.train_threads}; busy: one `while True: pass` process",
         "rows": data.files.rows,
-        "files": len(data.files.urls),
+        "days": [str(first) if first else None, str(as_of)],
         "reader_rows_per_s": round(reader),
-        "train_examples_per_s": round(result.examples_per_s),
+        "train_examples_per_s_idle": round(idle),
+        "train_examples_per_s_busy": round(busy),
+        "busy_over_idle": round(busy / idle, 3),
         "config": config.model_dump(),
     }
-    print(json.dumps(figures, indent=2))
+    print(json.dumps({args.label: figures}, indent=2))
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if "train_examples_per_s" in results:  # the file's earlier, single-entry layout
+        results = {"before-thread-policy": results}
+    results[args.label] = figures
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -21,10 +21,17 @@ from warehouse.settings import Settings
 
 
 def train_and_test(
-    config: TrainConfig, data, protocol: ProtocolA, run_dir: Path, show_progress: bool = True
+    config: TrainConfig,
+    data,
+    protocol: ProtocolA,
+    run_dir: Path,
+    show_progress: bool = True,
+    threads: int = 0,
 ) -> tuple[FitResult, dict[str, float]]:
     """Trains with early stopping on validation, then scores the best epoch's weights on test."""
-    result = fit(config, data, protocol.validate, run_dir, show_progress=show_progress)
+    result = fit(
+        config, data, protocol.validate, run_dir, show_progress=show_progress, threads=threads
+    )
     device = pick_device()
     model = build_model(config, data).to(device)
     model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device))
@@ -63,7 +70,9 @@ def compare(
         for seed in seeds:
             run_dir = run_root / f"{name}-seed{seed}"
             seeded = config.model_copy(update={"seed": seed})
-            result, test = train_and_test(seeded, data, protocol, run_dir, show_progress)
+            result, test = train_and_test(
+                seeded, data, protocol, run_dir, show_progress, settings.train_threads
+            )
             add(name, test, result.train_s)
             valid.setdefault(name, []).append(
                 {"seed": seed, "best_epoch": result.best_epoch, **result.best_valid,

@@ -35,13 +35,13 @@ def _rank_main(
     run_dir: Path,
     results: mp.SimpleQueue,
     initial: dict | None,
+    threads: int,
 ) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     backend = "nccl" if torch.cuda.is_available() else "gloo"
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
     dist.init_process_group(backend, rank=rank, world_size=world_size)
     try:
-        result = fit(config, data, validate, run_dir, rank, world_size, initial, rank == 0)
+        result = fit(config, data, validate, run_dir, rank, world_size, initial, rank == 0, threads)
         if rank == 0:
             results.put(result)
     finally:
@@ -56,15 +56,18 @@ def fit_parallel(
     processes: int,
     initial: dict | None = None,
     show_progress: bool = True,
+    threads: int = 0,
 ) -> FitResult:
-    """``fit`` on ``processes`` ranks of one machine; with 1 it is plain ``fit`` in-process."""
+    """``fit`` on ``processes`` ranks of one machine; with 1 it is plain ``fit`` in-process.
+    ``threads``: intra-op threads per rank (0: the usable CPUs shared among the ranks)."""
     if processes <= 1:
-        return fit(config, data, validate, run_dir, initial=initial, show_progress=show_progress)
+        return fit(config, data, validate, run_dir, initial=initial,
+                   show_progress=show_progress, threads=threads)  # fmt: skip
     context = mp.get_context("spawn")
     results = context.SimpleQueue()
     mp.start_processes(
         _rank_main,
-        args=(processes, free_port(), config, data, validate, run_dir, results, initial),
+        args=(processes, free_port(), config, data, validate, run_dir, results, initial, threads),
         nprocs=processes,
         start_method="spawn",
     )

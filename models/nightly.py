@@ -94,7 +94,10 @@ def train(
     initial = None
     if previous and (model_dir(settings, previous) / "best.pt").exists():
         initial = torch.load(model_dir(settings, previous) / "best.pt", map_location="cpu")
-    result = fit_parallel(config, data, valid.validate, folder, processes, initial=initial)
+    result = fit_parallel(
+        config, data, valid.validate, folder, processes, initial=initial,
+        threads=settings.train_threads,
+    )  # fmt: skip
     meta = {"ds": ds.isoformat(), "warm_start": previous if initial else None,
             "best_epoch": result.best_epoch, "valid": result.best_valid, "train_s": result.train_s,
             "examples_per_s": result.examples_per_s, "examples": data.files.rows}  # fmt: skip

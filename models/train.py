@@ -22,6 +22,7 @@ from models.adjacency import Graph
 from models.examples_reader import EpochBatches, ExampleFiles
 from models.interest_model import InterestModel, score
 from models.losses import full_softmax_loss, sampled_softmax_loss
+from models.threads import use_threads
 from models.train_config import TrainConfig
 from warehouse.progress import progress_bar
 
@@ -129,13 +130,16 @@ def fit(
     world_size: int = 1,
     initial: dict[str, Tensor] | None = None,
     show_progress: bool = True,
+    threads: int = 0,
 ) -> FitResult:
     """Trains until validation NDCG@10 stops improving for ``patience`` epochs (or max_epochs).
 
     run_dir holds ``last.pt`` (everything needed to resume, written after every epoch) and
     ``best.pt`` (the best weights so far); if ``last.pt`` exists with the same config, training
-    resumes after its epoch. With world_size > 1 this is one rank of a DDP group.
+    resumes after its epoch. With world_size > 1 this is one rank of a DDP group. ``threads``:
+    intra-op threads (0: the usable CPUs shared among the ranks, models/threads.py).
     """
+    use_threads(world_size, threads)
     device = pick_device()
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())

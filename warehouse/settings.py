@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     train_processes: int = Field(
         default=1, ge=1, description="Data-parallel training processes (torch DDP)."
     )
+    train_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Intra-op threads per training process; 0: the CPUs the process may use "
+        "(affinity mask, cgroup quota) shared among the processes.",
+    )
     short_term_days: float = Field(
         default=7.0,
         gt=0,
