@@ -59,7 +59,7 @@ def fit_parallel(
     threads: int = 0,
 ) -> FitResult:
     """``fit`` on ``processes`` ranks of one machine; with 1 it is plain ``fit`` in-process.
-    ``threads``: intra-op threads per rank (0: the usable CPUs shared among the ranks)."""
+    ``threads``: intra-op threads per rank (0: the usable CPUs less one, shared)."""
     if processes <= 1:
         return fit(config, data, validate, run_dir, initial=initial,
                    show_progress=show_progress, threads=threads)  # fmt: skip

@@ -137,7 +137,7 @@ def fit(
     run_dir holds ``last.pt`` (everything needed to resume, written after every epoch) and
     ``best.pt`` (the best weights so far); if ``last.pt`` exists with the same config, training
     resumes after its epoch. With world_size > 1 this is one rank of a DDP group. ``threads``:
-    intra-op threads (0: the usable CPUs shared among the ranks, models/threads.py).
+    intra-op threads (0: the usable CPUs less one, shared among the ranks; models/threads.py).
     """
     use_threads(world_size, threads)
     device = pick_device()

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         description="Intra-op threads per training process; 0: the CPUs the process may use "
-        "(affinity mask, cgroup quota) shared among the processes.",
+        "(affinity mask, cgroup quota) less one, shared among the processes.",
     )
     short_term_days: float = Field(
         default=7.0,
