@@ -1,4 +1,5 @@
-"""Petastorm reader throughput vs training throughput on one warehouse (default: the ML-100K
+"""Petastorm reader throughput (rows and targets/s) vs training throughput (targets/s) on one
+warehouse (default: the ML-100K
 warehouse of benchmarks/ml100k.py), on an idle machine and beside one competing busy process
 (an Airflow worker never has the machine to itself). The reader must not be the bottleneck, and
 training must not collapse when another process takes a core.
@@ -28,7 +29,7 @@ import torch
 
 from models.examples_reader import EpochBatches
 from models.protocol_a import last_state_day
-from models.train import fit
+from models.train import fit, rows_per_batch
 from models.train_config import TrainConfig
 from models.training_data import load_train_data
 from warehouse import REPO_ROOT
@@ -38,10 +39,11 @@ RESULTS = REPO_ROOT / "benchmarks" / "results" / "throughput.json"
 
 
 def reader_rows_per_s(data, batch_size: int, repeats: int = 3) -> float:
+    """Best of ``repeats`` epochs, rows (sequences) per second."""
     best = 0.0
     for seed in range(repeats):
         started = time.perf_counter()
-        epoch = EpochBatches(data.files, batch_size, seed)
+        epoch = EpochBatches(data.files, rows_per_batch(batch_size, data.files, 1), seed)
         for _ in epoch:
             pass
         epoch.check()
@@ -61,12 +63,12 @@ def busy_process():
         proc.wait()
 
 
-def train_examples_per_s(config: TrainConfig, data, threads: int) -> float:
+def train_targets_per_s(config: TrainConfig, data, threads: int) -> float:
     with tempfile.TemporaryDirectory() as run_dir:
         no_validation = lambda m, g, d: {"ndcg@10": 0.0}  # noqa: E731
         result = fit(config, data, no_validation, Path(run_dir), threads=threads,
                      show_progress=False)  # fmt: skip
-    return result.examples_per_s
+    return result.targets_per_s
 
 
 def main() -> None:
@@ -84,10 +86,10 @@ def main() -> None:
     data = load_train_data(settings, as_of, first)
     config = TrainConfig(max_epochs=1)
     reader = reader_rows_per_s(data, config.batch_size)
-    idle = train_examples_per_s(config, data, settings.train_threads)
+    idle = train_targets_per_s(config, data, settings.train_threads)
     threads = torch.get_num_threads()
     with busy_process():
-        busy = train_examples_per_s(config, data, settings.train_threads)
+        busy = train_targets_per_s(config, data, settings.train_threads)
     figures = {
         "conditions": f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"{'cuda' if torch.cuda.is_available() else 'cpu'}, torch threads {threads}, "
@@ -95,10 +97,12 @@ def main() -> None:
         f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(unset)')}, "
         f"INTEREST_TRAIN_THREADS={settings.train_threads}; busy: one `while True: pass` process",
         "rows": data.files.rows,
+        "targets": data.files.targets,
         "days": [str(first) if first else None, str(as_of)],
         "reader_rows_per_s": round(reader),
-        "train_examples_per_s_idle": round(idle),
-        "train_examples_per_s_busy": round(busy),
+        "reader_targets_per_s": round(reader * data.files.targets / data.files.rows),
+        "train_targets_per_s_idle": round(idle),
+        "train_targets_per_s_busy": round(busy),
         "busy_over_idle": round(busy / idle, 3),
         "config": config.model_dump(),
     }

@@ -88,7 +88,7 @@ def train(
     except model_errors() as exc:
         raise fail(str(exc)) from None
     console.print(f"model {version}: best epoch {result.best_epoch} of {result.epochs}, "
-                  f"{result.examples_per_s:,.0f} examples/s, {result.train_s:.0f} s")  # fmt: skip
+                  f"{result.targets_per_s:,.0f} targets/s, {result.train_s:.0f} s")  # fmt: skip
     console.print(
         metrics_table("validation (next day, valid users)", {"candidate": result.best_valid})
     )

@@ -1,12 +1,12 @@
-"""examples: one training example per event of the ds (or of a range of days) ->
-gold.training_examples.
+"""examples: the training sequences of the ds (or of a range of days) ->
+gold.training_sequences.
 
-Input of an example: the L events before it, across session and day boundaries (left-padded with
-0), with each position's event type, log-hours before the target and a new-session flag, so the
-model can learn how far back "now" reaches. History comes from silver.user_recent (each user's
-last L events as of the previous processed day), which this job also carries forward: a night
-reads a bounded state, never the whole history. A range reads the state before its first day
-once and its days' events; every example equals the one its own night would make.
+One row per user and day: the day's events in order (the targets), after the context the night
+knew before them: the user's last L events of earlier days, across sessions and days, from
+silver.user_recent (each user's last L events as of the previous processed day), which this job
+also carries forward: a night reads a bounded state, never the whole history. The model reads a
+row once and predicts every target from the positions before it. A range reads the state before
+its first day once and its days' events; every row equals the one its own night would make.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from jobs.jobmain import job_main
 from warehouse.events import event_type_codes
 from warehouse.settings import Settings
 from warehouse.tables import (
-    GOLD_EXAMPLES,
+    GOLD_SEQUENCES,
     OPS_JOB_RUNS,
     SILVER_ITEM_IDS,
     SILVER_SESSIONS,
@@ -33,7 +33,7 @@ from warehouse.tables import (
 # first (a night puts the carried history before its own events), then the order within the
 # day (session and position; carried history: its position in the state).
 KEY = ("ts", "ds", "ord")
-STEP = ("item_idx", "type", "ts", "new_session")  # what an example keeps of a history event
+STEP = ("item_idx", "type", "ts", "new_session")  # what a sequence keeps of an event
 
 
 class MissingState(RuntimeError):
@@ -92,95 +92,54 @@ def history_events(recent: DataFrame) -> DataFrame:
     )
 
 
-def _left_pad(values: Column, length: int, pad: Column) -> Column:
-    return F.concat(F.array_repeat(pad, length - F.size(values)), values)
+def _step() -> Column:
+    """An event as the sequences keep it, sortable by KEY (its first field)."""
+    return F.struct(F.struct(*KEY).alias("_k"), *STEP)
 
 
-def _step(event: Column) -> Column:
-    """What an example keeps of each history event, from a struct that has more."""
-    return F.struct(*[event[c].alias(c) for c in STEP])
+def _last(values: Column, length: int) -> Column:
+    return F.slice(values, F.greatest(F.size(values) - length + 1, F.lit(1)), length)
 
 
-def in_day_order(events: DataFrame) -> DataFrame:
-    """(user_idx, ds, _before, _after): the latest time of the user's earlier days and the
-    earliest of the later days. A target between them sees, in a window over all days, exactly
-    the history its own night sees; one outside (a late or early event near midnight) does not,
-    because a night only carries the last L events of the days before it."""
-    per_day = events.groupBy("user_idx", "ds").agg(
-        F.min("ts").alias("_min"), F.max("ts").alias("_max")
+def user_days(events: DataFrame, length: int) -> DataFrame:
+    """(user_idx, ds, _context, _day) for each target day of a user: the day's events in KEY
+    order, and the context its own night reads: the last ``length`` events (KEY order) of the
+    user's earlier days, the carried state included.
+
+    The context is the last ``length`` of the earlier days' own last ``length`` events; looking
+    back ``length`` active days is enough, since each has at least one event and an event can
+    only be out of day order near midnight (the ingest's tolerance)."""
+    days = events.groupBy("user_idx", "ds", "is_target").agg(
+        F.array_sort(F.collect_list(_step())).alias("_day")
     )
-    by_day = Window.partitionBy("user_idx").orderBy("ds")
-    return per_day.select(
+    earlier = Window.partitionBy("user_idx").orderBy("ds").rowsBetween(-length, -1)
+    prior = F.array_sort(F.flatten(F.collect_list(_last(F.col("_day"), length)).over(earlier)))
+    return (
+        days.withColumn("_context", _last(prior, length))
+        .where("is_target")
+        .select("user_idx", "ds", "_context", "_day")
+    )
+
+
+def build_sequences(events: DataFrame, length: int) -> DataFrame:
+    """gold.training_sequences rows: per user and target day, the day's events after their
+    context, cut into chunks of at most ``length`` targets, each after the ``length`` events
+    before it (fewer for a new user)."""
+    days = user_days(events, length)
+    m, n = F.size("_context"), F.size("_day")
+    chunked = days.select(
+        "*", F.explode(F.sequence(F.lit(0), F.floor((n - 1) / length).cast("int"))).alias("chunk")
+    )
+    first_target = m + F.col("chunk") * length  # 0-based position in context + day
+    start = F.greatest(first_target - length, F.lit(0))
+    num_targets = F.least(F.lit(length), n - F.col("chunk") * length)
+    positions = F.slice(F.concat("_context", "_day"), start + 1, first_target - start + num_targets)
+    return chunked.select(
         "user_idx",
-        "ds",
-        F.max("_max").over(by_day.rowsBetween(Window.unboundedPreceding, -1)).alias("_before"),
-        F.min("_min").over(by_day.rowsBetween(1, Window.unboundedFollowing)).alias("_after"),
-    )
-
-
-def night_histories(events: DataFrame, targets: DataFrame, length: int) -> DataFrame:
-    """``targets`` with ``_h``: their history computed as their own night does, from the last
-    ``length`` events of the user's earlier days (the carried state) and the day's own events
-    before them. Costs a join per target: for the few targets that are out of day order."""
-    pairs = targets.select("user_idx", F.col("ds").alias("_day")).distinct()
-    mine = events.join(pairs, "user_idx")
-    newest = Window.partitionBy("user_idx", "_day").orderBy(*[F.desc(c) for c in KEY])
-    carried = (
-        mine.where(F.col("ds") < F.col("_day"))
-        .withColumn("_r", F.row_number().over(newest))
-        .where(F.col("_r") <= length)
-        .drop("_r")
-    )
-    pool = carried.unionByName(mine.where(F.col("ds") == F.col("_day")))
-    keyed = targets.withColumn("_tkey", F.struct(*KEY))
-    candidates = pool.join(
-        keyed.select("user_idx", F.col("ds").alias("_day"), "_tkey"), ["user_idx", "_day"]
-    ).where(F.struct(*KEY) < F.col("_tkey"))
-    latest = Window.partitionBy("user_idx", "_tkey").orderBy(*[F.desc(c) for c in KEY])
-    step = F.struct(F.struct(*KEY).alias("_k"), *STEP)  # sorts by KEY
-    histories = (
-        candidates.withColumn("_r", F.row_number().over(latest))
-        .where(F.col("_r") <= length)
-        .groupBy("user_idx", "_tkey")
-        .agg(F.array_sort(F.collect_list(step)).alias("_s"))
-        .select("user_idx", "_tkey", F.transform("_s", _step).alias("_h"))
-    )
-    out = keyed.join(histories, ["user_idx", "_tkey"], "left").drop("_tkey")
-    empty = F.filter(F.array(F.struct(*STEP)), lambda _: F.lit(False))  # typed, for no history
-    return out.withColumn("_h", F.coalesce("_h", empty))
-
-
-def build_examples(events: DataFrame, length: int) -> DataFrame:
-    """For each target event, the ``length`` events before it as its own night sees them: the
-    user's events in KEY order, across sessions and days."""
-    order = Window.partitionBy("user_idx").orderBy(*KEY)
-    windowed = events.withColumn(
-        "_h", F.collect_list(F.struct(*STEP)).over(order.rowsBetween(-length, -1))
-    ).where("is_target")
-    bounds = in_day_order(events)
-    ordered = (F.col("_before").isNull() | (F.col("ts") >= F.col("_before"))) & (
-        F.col("_after").isNull() | (F.col("ts") <= F.col("_after"))
-    )
-    flagged = windowed.join(bounds, ["user_idx", "ds"]).withColumn("_ordered", ordered)
-    out_of_order = flagged.where(~F.col("_ordered")).drop("_h", "_before", "_after", "_ordered")
-    with_history = (
-        flagged.where("_ordered")
-        .drop("_before", "_after", "_ordered")
-        .unionByName(night_histories(events, out_of_order, length))
-    )
-    gap_hours = F.transform(
-        "_h.ts", lambda t: F.log1p(F.greatest(F.col("ts") - t, F.lit(0)) / 3600.0).cast("float")
-    )
-    return with_history.select(
-        "user_idx",
-        _left_pad(F.col("_h.item_idx"), length, F.lit(0)).alias("item_seq"),
-        _left_pad(F.col("_h.type"), length, F.lit(0)).alias("type_seq"),
-        _left_pad(gap_hours, length, F.lit(0.0).cast("float")).alias("gap_seq"),
-        _left_pad(F.col("_h.new_session"), length, F.lit(0)).alias("new_session_seq"),
-        F.size("_h").alias("seq_len"),
-        F.col("item_idx").alias("target_item_idx"),
-        F.col("type").alias("target_type"),
-        F.col("ts").alias("target_ts"),
+        "chunk",
+        *[positions[c].alias(f"{c.removesuffix('_idx')}_seq") for c in STEP],
+        (first_target - start).alias("num_context"),
+        num_targets.alias("num_targets"),
         "ds",
     )
 
@@ -247,18 +206,29 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     )
     events = targets.unionByName(history).localCheckpoint()
     length = settings.sequence_length
-    overwrite_days(build_examples(events, length), GOLD_EXAMPLES, days, settings)
+    overwrite_days(build_sequences(events, length), GOLD_SEQUENCES, days, settings)
     overwrite_days(carry_recent(events, length, last), SILVER_USER_RECENT, days, settings)
     day_counts = count_by_day(events.where("is_target"), days)
-    examples = count_by_day(read_days(spark, GOLD_EXAMPLES, days), days)
+    written = read_days(spark, GOLD_SEQUENCES, days).groupBy("ds")
+    sizes = {
+        r["ds"]: r
+        for r in written.agg(
+            F.count("*").alias("rows"), F.sum("num_targets").alias("targets")
+        ).collect()
+    }
     in_state = users_in_state(events, days)
     counts = {
-        d: {"day_events": day_counts[d], "examples": examples[d], "users_in_state": in_state[d]}
+        d: {
+            "day_events": day_counts[d],
+            "targets": int(sizes[d]["targets"]) if d in sizes else 0,
+            "sequences": int(sizes[d]["rows"]) if d in sizes else 0,
+            "users_in_state": in_state[d],
+        }
         for d in days
     }
     for d, c in counts.items():
-        if c["examples"] != c["day_events"]:
-            raise RuntimeError(f"examples do not match the day's events on {d}: {c}")
+        if c["targets"] != c["day_events"]:
+            raise RuntimeError(f"the sequences' targets do not match the day's events on {d}: {c}")
     state_rows = read_day(spark, SILVER_USER_RECENT, last).count()
     if state_rows != in_state[last]:
         raise RuntimeError(f"user_recent holds {state_rows} users, expected {in_state[last]}")

@@ -76,7 +76,7 @@ def compare(
             add(name, test, result.train_s)
             valid.setdefault(name, []).append(
                 {"seed": seed, "best_epoch": result.best_epoch, **result.best_valid,
-                 "examples_per_s": round(result.examples_per_s)}
+                 "targets_per_s": round(result.targets_per_s)}
             )  # fmt: skip
     for name, make in baselines.items():
         started = time.perf_counter()

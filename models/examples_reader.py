@@ -1,4 +1,8 @@
-"""Training examples read by Petastorm over the LIVE files of gold.training_examples.
+"""Training sequences read by Petastorm over the LIVE files of gold.training_sequences.
+
+Rows have different lengths; Petastorm's batching needs one width, so each row group's list
+columns are right-padded to the longest row of the files (``SequenceFiles.width``) as they are
+read (a TransformSpec), and every batch is trimmed back to its own longest row.
 
 Guards against Petastorm's silent short reads (docs/stack.md: with the default thread pool an
 epoch sometimes reads 0 rows): the reader pool is "dummy" (reads in the calling thread, never
@@ -13,15 +17,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import torch
 import torch.distributed as dist
 from petastorm import make_batch_reader
 from petastorm.pytorch import BatchedDataLoader
+from petastorm.transform import TransformSpec
 
-from models.batch import EXAMPLE_COLUMNS, Batch, batch_from_columns
-from warehouse.lake import TableNotReady, live_files, open_table, row_count
+from models.batch import (
+    LIST_COLUMNS,
+    SEQUENCE_COLUMNS,
+    Batch,
+    batch_from_columns,
+    pad_object_column,
+)
+from warehouse.lake import TableNotReady, live_files, open_table
 from warehouse.settings import Settings
-from warehouse.tables import GOLD_EXAMPLES
+from warehouse.tables import GOLD_SEQUENCES
 
 # petastorm 0.13 drives pyarrow's legacy API, which warns on every call; other warnings still show.
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"petastorm\..*")
@@ -33,18 +48,40 @@ class ShortRead(RuntimeError):
 
 
 @dataclass(frozen=True)
-class ExampleFiles:
-    """The live files of the examples for ds in [first, last], and how many rows they hold."""
+class SequenceFiles:
+    """The live files of the sequences for ds in [first, last]: how many rows and targets they
+    hold, and their longest row."""
 
     urls: list[str]
     rows: int
+    targets: int
+    width: int
 
     @classmethod
-    def of(cls, settings: Settings, first: date | None, last: date | None) -> ExampleFiles:
-        files = live_files(open_table(settings, GOLD_EXAMPLES), (first, last))
+    def of(cls, settings: Settings, first: date | None, last: date | None) -> SequenceFiles:
+        files = live_files(open_table(settings, GOLD_SEQUENCES), (first, last))
         if not files:
-            raise TableNotReady(f"{GOLD_EXAMPLES} has no rows for ds in [{first}, {last}]")
-        return cls([f"file://{f}" for f in files], row_count(files))
+            raise TableNotReady(f"{GOLD_SEQUENCES} has no rows for ds in [{first}, {last}]")
+        sizes = pq.read_table(files, columns=["num_context", "num_targets"], partitioning=None)
+        lengths = pc.add(sizes["num_context"], sizes["num_targets"])
+        return cls(
+            [f"file://{f}" for f in files],
+            sizes.num_rows,
+            pc.sum(sizes["num_targets"]).as_py() or 0,
+            pc.max(lengths).as_py() or 0,
+        )
+
+
+def padding(width: int) -> TransformSpec:
+    """Pads each row group's list columns to ``width`` (Petastorm batches need one width)."""
+
+    def pad(frame: pd.DataFrame) -> pd.DataFrame:
+        for name in LIST_COLUMNS:
+            frame[name] = list(pad_object_column(frame[name].values, width, np.int64))
+        return frame
+
+    fields = [(name, np.int64, (width,), False) for name in LIST_COLUMNS]
+    return TransformSpec(pad, edit_fields=fields, selected_fields=SEQUENCE_COLUMNS)
 
 
 class EpochBatches:
@@ -54,7 +91,7 @@ class EpochBatches:
 
     def __init__(
         self,
-        files: ExampleFiles,
+        files: SequenceFiles,
         batch_size: int,
         seed: int,
         rank: int = 0,
@@ -73,7 +110,8 @@ class EpochBatches:
             self.files.urls,
             num_epochs=1,
             reader_pool_type="dummy",
-            schema_fields=EXAMPLE_COLUMNS,
+            schema_fields=SEQUENCE_COLUMNS,
+            transform_spec=padding(self.files.width),
             shuffle_row_groups=True,
             seed=self.seed,
             cur_shard=self.rank if sharded else None,
@@ -102,6 +140,6 @@ def check_epoch_count(read: int, expected: int) -> None:
         total = int(counter.item())
     if total != expected:
         raise ShortRead(
-            f"the epoch read {total} rows but {GOLD_EXAMPLES} holds {expected}: "
+            f"the epoch read {total} rows but {GOLD_SEQUENCES} holds {expected}: "
             "refusing to train on partial data (Petastorm short read?)"
         )

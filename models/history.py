@@ -1,15 +1,13 @@
 """Users' recent histories (silver.user_recent) turned into model inputs, exactly as the ETL
-builds gold.training_examples: the last L events, left-padded, with log1p(hours before the
-prediction time) as the gap feature."""
+builds gold.training_sequences: the last L events as context, then the target to predict."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import numpy as np
-import torch
 
-from models.batch import Batch
+from models.batch import Batch, batch_from_columns, pad_rows
 from warehouse.lake import read_arrow
 from warehouse.settings import Settings
 from warehouse.tables import SILVER_USER_RECENT
@@ -36,36 +34,30 @@ def read_histories(settings: Settings, ds: date) -> dict[int, History]:
     }
 
 
-def left_pad(rows: list[np.ndarray], length: int, dtype: type) -> np.ndarray:
-    out = np.zeros((len(rows), length), dtype=dtype)
-    for i, row in enumerate(rows):
-        row = row[-length:]
-        if len(row):
-            out[i, length - len(row) :] = row
-    return out
-
-
-def sequence_inputs(
-    histories: list[dict[str, np.ndarray]], target_item: np.ndarray, target_ts: np.ndarray,
+def query_rows(
+    histories: list[History], target_item: np.ndarray, target_ts: np.ndarray,
     user_idx: np.ndarray, length: int,
 ) -> Batch:  # fmt: skip
-    """Inputs as gold.training_examples builds them: last ``length`` events, left-padded, with
-    gaps log1p(hours before the target time) (clamped at 0, as the ETL does)."""
-    gaps = [
-        np.log1p(np.maximum(t - h["ts"][-length:], 0) / 3600.0).astype(np.float32)
-        for h, t in zip(histories, target_ts, strict=True)
-    ]
-    columns = {
+    """One row per history: its last ``length`` events as context, then one target: the item to
+    rank (0 when unknown) at the prediction time. Shapes: (N,) arrays -> N rows, N targets."""
+    context = [{k: v[-length:] for k, v in h.items()} for h in histories]
+    lengths = np.array([len(h["item"]) + 1 for h in context], dtype=np.int64)
+    width = int(lengths.max(initial=1))
+
+    def column(key: str, target: np.ndarray) -> np.ndarray:
+        cells = [np.append(h[key], t) for h, t in zip(context, target, strict=True)]
+        return pad_rows(np.concatenate([*cells, none[:0]]), lengths, width, np.int64)
+
+    none = np.zeros(len(histories), dtype=np.int64)  # a target's type and session are not known
+    return batch_from_columns({
         "user_idx": user_idx,
-        "item_seq": left_pad([h["item"] for h in histories], length, np.int64),
-        "type_seq": left_pad([h["type"] for h in histories], length, np.int64),
-        "gap_seq": left_pad(gaps, length, np.float32),
-        "new_session_seq": left_pad([h["new_session"] for h in histories], length, np.int64),
-        "seq_len": np.array([min(len(h["item"]), length) for h in histories], dtype=np.int64),
-        "target_item_idx": target_item,
-    }
-    return Batch(**{k: torch.as_tensor(v) for k, v in columns.items() if k != "target_item_idx"},
-                 target=torch.as_tensor(target_item))  # fmt: skip
+        "item_seq": column("item", target_item),
+        "type_seq": column("type", none),
+        "ts_seq": column("ts", target_ts),
+        "new_session_seq": column("new_session", none),
+        "num_context": lengths - 1,
+        "num_targets": np.ones(len(histories), dtype=np.int64),
+    })  # fmt: skip
 
 
 def append_event(

@@ -20,7 +20,8 @@ Fusion = Literal["gate", "linear"]
 
 @dataclass
 class UserVectors:
-    """Shapes: each (B, D). ``gate`` is how much of ``fused`` comes from ``short_term``."""
+    """One row per target of the batch (N = its num_targets.sum(), in row order), each (N, D).
+    ``gate`` is how much of ``fused`` comes from ``short_term``."""
 
     fused: Tensor
     long_term: Tensor
@@ -30,7 +31,8 @@ class UserVectors:
 
 class InterestModel(nn.Module):
     """User vector u from an LSTM over the recent sequence (short-term) and LightGCN over the
-    long-term graph, joined by a learned gate; items are scored by u . v_i.
+    long-term graph, joined by a learned gate; items are scored by u . v_i. Trained causally: one
+    pass over a row gives a user vector for each of its targets.
 
     Args:
         num_users, num_items: embedding rows (max dense id + 1; row 0 is padding).
@@ -39,10 +41,10 @@ class InterestModel(nn.Module):
         variant: "fused", or an ablation: "lstm_only" (u = h_s, v = item embeddings) or
             "gcn_only" (u = h_l, v = graph item vectors).
         fusion: "gate" (g = sigmoid(W[h_s; h_l; h_s*h_l] + b)) or "linear" (the seed's form).
-        short_term_length: the LSTM reads only the latest this many positions (None: all L).
 
-    Shapes: batch of B rows, graph over num_users + num_items nodes -> user vectors (B, D) and
-    item vectors (num_items, D); ``score`` ranks them with the padding item 0 at -inf.
+    Shapes: batch of B rows holding N targets, graph over num_users + num_items nodes -> user
+    vectors (N, D), one per target, and item vectors (num_items, D); ``score`` ranks them with the
+    padding item 0 at -inf.
     """
 
     def __init__(
@@ -55,14 +57,11 @@ class InterestModel(nn.Module):
         fusion: Fusion = "gate",
         num_layers: int = 2,
         dropout: float = 0.2,
-        short_term_length: int | None = None,
     ) -> None:
         super().__init__()
         self.variant = variant
         self.item_embedding = nn.Embedding(num_items, dim, padding_idx=0)
-        self.short_term = ShortTermEncoder(
-            self.item_embedding, num_types, dropout, short_term_length
-        )
+        self.short_term = ShortTermEncoder(self.item_embedding, num_types, dropout)
         self.long_term = LongTermEncoder(num_users, self.item_embedding, num_layers)
         self.fusion = GatedFusion(dim) if fusion == "gate" else LinearFusion(dim)
         self.reset_parameters()
@@ -73,30 +72,28 @@ class InterestModel(nn.Module):
             self.item_embedding.weight[0].zero_()
 
     def encode(self, batch: Batch, graph: Graph) -> tuple[UserVectors, Tensor]:
-        """User vectors for the batch and the item vectors they are scored against."""
-        zeros = torch.zeros(
-            len(batch), self.item_embedding.embedding_dim, device=batch.seq_len.device
-        )
+        """User vectors for the batch's targets and the item vectors they are scored against.
+        The LSTM runs once per row; the gate is computed per target."""
+        targets = batch.target_mask()
+        has_recent = targets.nonzero()[:, 1] > 0  # the target has a position before it
         if self.variant == "lstm_only":
-            h_s = self._short(batch)
-            return UserVectors(h_s, zeros, h_s, torch.ones_like(h_s)), self.item_embedding.weight
+            h_s = self._short(batch)[targets]
+            return UserVectors(h_s, h_s * 0, h_s, torch.ones_like(h_s)), self.item_embedding.weight
         users, items = self.long_term(graph.adj)
-        h_l = users[batch.user_idx]
+        h_l = users[batch.target_users()]
         if self.variant == "gcn_only":
-            return UserVectors(h_l, h_l, zeros, zeros), items
-        h_s = self._short(batch)
-        fused, gate = self.fusion(h_s, h_l, batch.seq_len > 0)
+            return UserVectors(h_l, h_l, h_l * 0, h_l * 0), items
+        h_s = self._short(batch)[targets]
+        fused, gate = self.fusion(h_s, h_l, has_recent)
         return UserVectors(fused, h_l, h_s, gate), items
 
     def forward(self, batch: Batch, graph: Graph) -> tuple[Tensor, Tensor]:
-        """(fused user vectors (B, D), item vectors (I, D)): what the losses and ranking use."""
+        """(fused user vectors (N, D), item vectors (I, D)): what the losses and ranking use."""
         vectors, items = self.encode(batch, graph)
         return vectors.fused, items
 
     def _short(self, batch: Batch) -> Tensor:
-        return self.short_term(
-            batch.item_seq, batch.type_seq, batch.gap_seq, batch.new_session_seq, batch.seq_len
-        )
+        return self.short_term(batch.item_seq, batch.type_seq, batch.ts_seq, batch.new_session_seq)
 
 
 def score(users: Tensor, items: Tensor) -> Tensor:

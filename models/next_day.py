@@ -8,17 +8,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-import numpy as np
 import pyarrow.compute as pc
 import torch
 
 from models.adjacency import Graph
-from models.batch import EXAMPLE_COLUMNS, Batch, batch_from_columns
+from models.batch import SEQUENCE_COLUMNS, Batch, batch_from_table
 from models.interest_model import InterestModel
 from models.ranking import Scorer, SeenItems, evaluate, model_scorer
 from warehouse.lake import read_arrow
 from warehouse.settings import Settings
-from warehouse.tables import GOLD_EXAMPLES
+from warehouse.tables import GOLD_SEQUENCES
 
 Part = Literal["all", "valid", "test"]
 
@@ -36,14 +35,11 @@ class NextDay:
         """The day's events; ``part`` keeps the users of one half (even user_idx: "valid", for
         early stopping; odd: "test", reported and gated on), so no figure is earned on the data
         that chose the epoch."""
-        table = read_arrow(settings, GOLD_EXAMPLES, EXAMPLE_COLUMNS, (day, day))
+        table = read_arrow(settings, GOLD_SEQUENCES, SEQUENCE_COLUMNS, (day, day))
         if part != "all":
             parity = pc.bit_wise_and(table["user_idx"], 1)
             table = table.filter(pc.equal(parity, 0 if part == "valid" else 1))
-        columns = {c: table[c].to_numpy(zero_copy_only=False) for c in EXAMPLE_COLUMNS}
-        for name in ("item_seq", "type_seq", "gap_seq", "new_session_seq"):
-            columns[name] = np.stack(columns[name])  # an array of per-row arrays -> (N, L)
-        return cls(batch_from_columns(columns), num_users, num_items)
+        return cls(batch_from_table(table), num_users, num_items)
 
     def metrics(self, scorer: Scorer, device: torch.device) -> dict[str, float]:
         nothing = SeenItems(

@@ -1,6 +1,6 @@
 """The nightly model steps for day D: train, evaluate + gate, stage the vectors for publishing.
 
-- train: examples of [D - train_days, D - 1] and the graph as of D - 1; early stopping on the
+- train: sequences of [D - train_days, D - 1] and the graph as of D - 1; early stopping on the
   next-day events of D of the "valid" half of users; warm start from the last published model.
 - evaluate: on the "test" half of D's users, the candidate, the last published model, popularity
   and item-KNN; the gate refuses a candidate whose NDCG@10 is below the last published model's by
@@ -31,11 +31,11 @@ from models.vectors import compute_vectors, user_inputs
 from warehouse.lake import TableNotReady, live_files, open_table, read_arrow
 from warehouse.publication import METRICS, Decision, Manifest, MetricRow
 from warehouse.settings import Settings
-from warehouse.tables import GOLD_EXAMPLES, SERVING_USERS
+from warehouse.tables import GOLD_SEQUENCES, SERVING_USERS
 
 
 class NothingToTrain(RuntimeError):
-    """No training examples before the night yet (a warehouse's first night)."""
+    """No training sequences before the night yet (a warehouse's first night)."""
 
 
 def model_version(ds: date, config: TrainConfig) -> str:
@@ -82,8 +82,8 @@ def train(
     settings: Settings, ds: date, config: TrainConfig, processes: int = 1
 ) -> tuple[str, FitResult]:
     as_of, first = ds - timedelta(days=1), ds - timedelta(days=settings.train_days)
-    if not live_files(open_table(settings, GOLD_EXAMPLES), (first, as_of)):
-        raise NothingToTrain(f"no training examples in [{first}, {as_of}] yet: nothing to train")
+    if not live_files(open_table(settings, GOLD_SEQUENCES), (first, as_of)):
+        raise NothingToTrain(f"no training sequences in [{first}, {as_of}] yet: nothing to train")
     data = load_train_data(settings, as_of, first)
     valid = NextDay.of(settings, ds, data.num_users, data.num_items, part="valid")
     version = model_version(ds, config)
@@ -100,7 +100,8 @@ def train(
     )  # fmt: skip
     meta = {"ds": ds.isoformat(), "warm_start": previous if initial else None,
             "best_epoch": result.best_epoch, "valid": result.best_valid, "train_s": result.train_s,
-            "examples_per_s": result.examples_per_s, "examples": data.files.rows}  # fmt: skip
+            "targets_per_s": result.targets_per_s, "sequences": data.files.rows,
+            "targets": data.files.targets}  # fmt: skip
     (folder / "train.json").write_text(json.dumps(meta, indent=2))
     return version, result
 

@@ -18,14 +18,14 @@ import numpy as np
 import torch
 
 from models.adjacency import Graph
-from models.batch import Batch
-from models.history import EMPTY_HISTORY, append_event, read_histories, sequence_inputs
+from models.batch import TARGET_COLUMNS, Batch, target_pairs
+from models.history import EMPTY_HISTORY, append_event, query_rows, read_histories
 from models.interest_model import InterestModel
 from models.ranking import Scorer, SeenItems, evaluate, model_scorer
 from warehouse.events import event_type_codes
 from warehouse.lake import latest_day, read_arrow
 from warehouse.settings import Settings
-from warehouse.tables import GOLD_EXAMPLES, SILVER_ITEM_IDS, SILVER_USER_IDS, SILVER_USER_RECENT
+from warehouse.tables import GOLD_SEQUENCES, SILVER_ITEM_IDS, SILVER_USER_IDS, SILVER_USER_RECENT
 
 
 class BadHeldOut(ValueError):
@@ -62,7 +62,7 @@ class ProtocolA:
     def test_metrics(self, scorer: Scorer, device: torch.device) -> dict[str, float]:
         """Test metrics, with the validation item masked too."""
         return evaluate(
-            scorer, self.test, self.seen, self.num_items, device, also_mask=self.valid.target
+            scorer, self.test, self.seen, self.num_items, device, also_mask=self.valid.targets()
         )
 
 
@@ -120,12 +120,10 @@ def build_protocol_a(
         append_event(h, item, ts, rating, gap)
         for h, item, ts in zip(histories, held.valid_item, held.valid_ts, strict=True)
     ]
-    examples = read_arrow(settings, GOLD_EXAMPLES, ["user_idx", "target_item_idx"])
-    users = torch.tensor(examples["user_idx"].to_numpy(), dtype=torch.long)
-    items = torch.tensor(examples["target_item_idx"].to_numpy(), dtype=torch.long)
+    users, items = target_pairs(read_arrow(settings, GOLD_SEQUENCES, TARGET_COLUMNS))
     return ProtocolA(
-        valid=sequence_inputs(histories, held.valid_item, held.valid_ts, held.user_idx, length),
-        test=sequence_inputs(with_valid, held.test_item, held.test_ts, held.user_idx, length),
-        seen=SeenItems(users, items, num_users),
+        valid=query_rows(histories, held.valid_item, held.valid_ts, held.user_idx, length),
+        test=query_rows(with_valid, held.test_item, held.test_ts, held.user_idx, length),
+        seen=SeenItems(torch.as_tensor(users), torch.as_tensor(items), num_users),
         num_items=num_items,
     )

@@ -1,4 +1,5 @@
-"""Full-ranking evaluation of any scorer on (input sequence -> held-out target) rows."""
+"""Full-ranking evaluation of any scorer on the targets of sequences (each predicted from the
+positions before it)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import torch
 from torch import Tensor
 
 from models.adjacency import Graph
-from models.batch import Batch
+from models.batch import Batch, row_chunks
 from models.interest_model import InterestModel, score
 from models.metrics import metrics_from_ranks, target_ranks
 
-# A scorer maps a batch (on its device) to scores over every item, shape (B, num_items).
+# A scorer maps a batch (on its device) to scores over every item per target, (N, num_items).
 Scorer = Callable[[Batch], Tensor]
 
 
@@ -52,18 +53,21 @@ def rank_targets(
     also_mask: Tensor | None = None,
     chunk: int = 1024,
 ) -> Tensor:
-    """1-based rank of each row's target among all items, the user's seen items (and, per row,
-    ``also_mask`` (N,) item idx, e.g. the validation item at test time) removed. -> (N,)."""
-    ranks = []
-    for start in range(0, len(inputs), chunk):
-        part = inputs.slice(start, start + chunk)
-        exclude = seen.mask(part.user_idx, num_items)
+    """1-based rank of each target among all items, the user's seen items (and, per target,
+    ``also_mask`` (N,) item idx, e.g. the validation item at test time) removed. -> (N,).
+    Scores ``chunk`` targets at a time."""
+    ranks, done = [], 0
+    for start, stop in row_chunks(inputs.num_targets, chunk):
+        part = inputs.slice(start, stop).trimmed()
+        targets, users = part.targets(), part.target_users()
+        exclude = seen.mask(users, num_items)
         if also_mask is not None:
-            extra = also_mask[start : start + chunk]
-            exclude[torch.arange(len(part)), extra] = extra > 0
+            extra = also_mask[done : done + len(targets)]
+            exclude[torch.arange(len(targets)), extra] = extra > 0
         scores = scorer(part.to(device)).float().cpu()
-        ranks.append(target_ranks(scores, part.target, exclude))
-    return torch.cat(ranks)
+        ranks.append(target_ranks(scores, targets, exclude))
+        done += len(targets)
+    return torch.cat(ranks) if ranks else torch.zeros(0, dtype=torch.long)
 
 
 def evaluate(
@@ -74,5 +78,5 @@ def evaluate(
     device: torch.device,
     also_mask: Tensor | None = None,
 ) -> dict[str, float]:
-    """Recall/NDCG@10,20 and MRR@10 of the scorer on the rows of ``inputs``."""
+    """Recall/NDCG@10,20 and MRR@10 of the scorer on the targets of ``inputs``."""
     return metrics_from_ranks(rank_targets(scorer, inputs, seen, num_items, device, also_mask))

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.adjacency import Graph
-from models.examples_reader import EpochBatches, ExampleFiles
+from models.examples_reader import EpochBatches, SequenceFiles
 from models.interest_model import InterestModel, score
 from models.losses import full_softmax_loss, sampled_softmax_loss
 from models.threads import use_threads
@@ -32,10 +32,10 @@ Validator = Callable[[InterestModel, Graph, torch.device], dict[str, float]]
 
 @dataclass
 class TrainData:
-    """Everything training reads: the examples' live files, the graph, the table sizes and the
+    """Everything training reads: the sequences' live files, the graph, the table sizes and the
     item distribution q for sampled softmax (log q, shape (num_items,))."""
 
-    files: ExampleFiles
+    files: SequenceFiles
     graph: Graph
     num_users: int
     num_items: int
@@ -49,7 +49,7 @@ class FitResult:
     best_valid: dict[str, float]
     epochs: int
     train_s: float
-    examples_per_s: float
+    targets_per_s: float
     history: list[dict] = field(default_factory=list)
 
 
@@ -73,7 +73,6 @@ def build_model(config: TrainConfig, data: TrainData) -> InterestModel:
         fusion=config.fusion,
         num_layers=config.num_layers,
         dropout=config.dropout,
-        short_term_length=config.short_term_length,
     )
 
 
@@ -112,13 +111,20 @@ def save_atomic(obj: object, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def rows_per_batch(targets: int, files: SequenceFiles, world_size: int) -> int:
+    """Rows per rank and step holding about ``targets`` targets in all ranks together: rows hold
+    different numbers of targets, from data to data, and the step size is tuned in targets."""
+    return max(1, round(targets / world_size * files.rows / max(files.targets, 1)))
+
+
 def loss_for_batch(
     model: nn.Module, batch, graph: Graph, config: TrainConfig, data: TrainData
 ) -> Tensor:
     users, items = model(batch, graph)
+    targets = batch.targets()
     if data.num_items <= config.full_softmax_max_items:
-        return full_softmax_loss(score(users, items), batch.target)
-    return sampled_softmax_loss(users, items, batch.target, data.log_q, config.num_negatives)
+        return full_softmax_loss(score(users, items), targets)
+    return sampled_softmax_loss(users, items, targets, data.log_q, config.num_negatives)
 
 
 def fit(
@@ -167,22 +173,22 @@ def fit(
         else model
     )
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    rows_total, seconds_total = 0, 0.0
+    targets_total, seconds_total = 0, 0.0
     while state["epoch"] < config.max_epochs:
         epoch = state["epoch"] + 1
         if epoch - state["best_epoch"] > config.patience and state["best_epoch"] > 0:
             break
         model.train()
-        started, rows, loss_sum = time.perf_counter(), 0, 0.0
+        started, targets, loss_sum = time.perf_counter(), 0, 0.0
         batches = EpochBatches(
             data.files,
-            max(1, config.batch_size // world_size),  # the same global batch for any world size
+            rows_per_batch(config.batch_size, data.files, world_size),
             seed=config.seed * 1000 + epoch,
             rank=rank,
             world_size=world_size,
         )
         with (
-            _progress(show_progress and rank == 0, epoch, data.files.rows) as bar,
+            _progress(show_progress and rank == 0, epoch, data.files.targets) as bar,
             trained.join() if ddp else nullcontext(),
         ):
             for batch in batches:
@@ -194,21 +200,23 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                rows += len(batch)
-                loss_sum += loss.item() * len(batch)
+                n = int(batch.num_targets.sum())
+                targets += n
+                loss_sum += loss.item() * n
                 if bar is not None:
                     bar(
-                        len(batch) * world_size,
-                        loss_sum / rows,
-                        rows * world_size / (time.perf_counter() - started),
+                        n * world_size,
+                        loss_sum / targets,
+                        targets * world_size / (time.perf_counter() - started),
                     )
         batches.check()  # every rank read its shard: the rows must add up to the table's
         seconds = time.perf_counter() - started
-        rows_total, seconds_total = rows_total + rows * world_size, seconds_total + seconds
+        targets_total += targets * world_size
+        seconds_total += seconds
         model.eval()
         with torch.no_grad():
             valid = validate(model, graph, device)
-        record = {"epoch": epoch, "loss": loss_sum / max(rows, 1), "seconds": seconds, **valid}
+        record = {"epoch": epoch, "loss": loss_sum / max(targets, 1), "seconds": seconds, **valid}
         state["history"].append(record)
         state["epoch"] = epoch
         if valid["ndcg@10"] > state["best_valid"]["ndcg@10"]:
@@ -233,13 +241,13 @@ def fit(
         best_valid=state["best_valid"],
         epochs=state["epoch"],
         train_s=sum(r["seconds"] for r in state["history"]),
-        examples_per_s=rows_total / seconds_total if seconds_total else 0.0,
+        targets_per_s=targets_total / seconds_total if seconds_total else 0.0,
         history=state["history"],
     )
 
 
 class _progress:
-    """A rich progress bar over an epoch's rows showing loss and throughput (rank 0 only)."""
+    """A rich progress bar over an epoch's targets showing loss and throughput (rank 0 only)."""
 
     def __init__(self, enabled: bool, epoch: int, total: int) -> None:
         self.enabled, self.epoch, self.total = enabled, epoch, total
@@ -249,7 +257,7 @@ class _progress:
         if not self.enabled:
             return None
         self.bar = progress_bar(
-            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[speed]:,.0f} examples/s")
+            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[speed]:,.0f} targets/s")
         )
         self.bar.start()
         task = self.bar.add_task(f"epoch {self.epoch}", total=self.total, loss=0.0, speed=0.0)

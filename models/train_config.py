@@ -15,12 +15,11 @@ class TrainConfig(BaseModel):
     dim: int = Field(64, gt=0)
     num_layers: int = Field(2, ge=1, description="LightGCN propagation rounds")
     dropout: float = Field(0.2, ge=0, lt=1)
-    short_term_length: int | None = Field(
-        None, ge=1, description="positions of the sequence the LSTM reads (None: all L)"
-    )
     lr: float = Field(3e-3, gt=0, description="ML-100K validation: 3e-3 beat 1e-3 (0.128 vs 0.098)")
     weight_decay: float = Field(0.0, ge=0)
-    batch_size: int = Field(256, gt=0)
+    batch_size: int = Field(
+        256, gt=0, description="targets per optimisation step (about: whole rows are read)"
+    )
     max_epochs: int = Field(30, gt=0)
     patience: int = Field(3, ge=1, description="epochs without a better validation NDCG@10")
     seed: int = 2020

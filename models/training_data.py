@@ -9,11 +9,12 @@ import pyarrow.compute as pc
 import torch
 
 from models.adjacency import load_graph
-from models.examples_reader import ExampleFiles
+from models.batch import TARGET_COLUMNS, target_pairs
+from models.examples_reader import SequenceFiles
 from models.train import TrainData
 from warehouse.lake import read_arrow
 from warehouse.settings import Settings
-from warehouse.tables import GOLD_EXAMPLES, SILVER_ITEM_IDS, SILVER_USER_IDS
+from warehouse.tables import GOLD_SEQUENCES, SILVER_ITEM_IDS, SILVER_USER_IDS
 
 
 def table_sizes(settings: Settings) -> tuple[int, int, int]:
@@ -32,15 +33,15 @@ def item_log_q(target_items: np.ndarray, num_items: int) -> torch.Tensor:
 
 
 def load_train_data(settings: Settings, as_of: date, first: date | None = None) -> TrainData:
-    """Examples with ds in [first, as_of] and the long-term graph decayed to ``as_of``."""
+    """Sequences with ds in [first, as_of] and the long-term graph decayed to ``as_of``."""
     num_users, num_items, num_types = table_sizes(settings)
-    files = ExampleFiles.of(settings, first, as_of)
-    targets = read_arrow(settings, GOLD_EXAMPLES, ["target_item_idx"], (first, as_of))
+    files = SequenceFiles.of(settings, first, as_of)
+    rows = read_arrow(settings, GOLD_SEQUENCES, TARGET_COLUMNS, (first, as_of))
     return TrainData(
         files=files,
         graph=load_graph(settings, as_of, num_users, num_items),
         num_users=num_users,
         num_items=num_items,
         num_types=num_types,
-        log_q=item_log_q(targets["target_item_idx"].to_numpy(), num_items),
+        log_q=item_log_q(target_pairs(rows)[1], num_items),
     )

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from models.adjacency import Graph
 from models.batch import Batch
-from models.history import read_histories, sequence_inputs
+from models.history import query_rows, read_histories
 from models.interest_model import InterestModel
 from warehouse.settings import Settings
 
@@ -40,8 +40,9 @@ def end_of_day(ds: date) -> int:
 
 
 def user_inputs(settings: Settings, ds: date, short_term_days: float) -> Batch:
-    """Every known user's last L events as of the end of ``ds``; users whose last event is older
-    than ``short_term_days`` get an empty sequence (no recent session: long-term only)."""
+    """Every known user's last L events as of the end of ``ds``, then a target at the end of the
+    day; users whose last event is older than ``short_term_days`` get no context (no recent
+    session: long-term only)."""
     histories = read_histories(settings, ds)
     users = np.array(sorted(histories), dtype=np.int64)
     rows = [histories[u] for u in users.tolist()]
@@ -49,9 +50,7 @@ def user_inputs(settings: Settings, ds: date, short_term_days: float) -> Batch:
     stale = [len(h["ts"]) == 0 or now - h["ts"][-1] > short_term_days * 86400 for h in rows]
     rows = [{k: v[:0] for k, v in h.items()} if s else h for h, s in zip(rows, stale, strict=True)]
     no_target = np.zeros(len(users), dtype=np.int64)
-    return sequence_inputs(
-        rows, no_target, np.full(len(users), now), users, settings.sequence_length
-    )
+    return query_rows(rows, no_target, np.full(len(users), now), users, settings.sequence_length)
 
 
 def list_column(matrix: np.ndarray) -> pa.Array:

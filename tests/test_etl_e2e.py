@@ -110,7 +110,7 @@ def test_etl_days_reconcile_are_incremental_and_idempotent(spark, etl) -> None:
             k.split(".", 1)[1]: v for k, v in counts.items() if k.startswith("rejected.")
         } == manifest["bad"]
     for record in (r for r in records if r["step"] == "examples"):
-        assert record["counts"]["examples"] == manifests[record["ds"]]["events"]
+        assert record["counts"]["targets"] == manifests[record["ds"]]["events"]
 
     # the incremental long-term graph equals the decayed graph recomputed from all days
     assert_graph_matches_scratch(spark, settings, LAST)

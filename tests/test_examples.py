@@ -1,9 +1,8 @@
-import math
 from datetime import date, timedelta
 
 import pytest
 
-from jobs.examples import build_examples, carry_recent, history_events
+from jobs.examples import build_sequences, carry_recent, history_events
 from warehouse.events import event_type_codes
 
 pytestmark = pytest.mark.spark
@@ -17,7 +16,7 @@ def test_type_codes_reserve_zero() -> None:
     assert event_type_codes({"view": 1, "cart": 3}) == {"cart": 1, "view": 2}
 
 
-def test_examples_see_history_across_days_and_are_padded(spark) -> None:
+def test_a_sequence_is_the_context_then_the_days_events(spark) -> None:
     events = spark.createDataFrame([
         (1, 1000, 7, 1, 1, "00000", False, PREV),        # from silver.user_recent (yesterday)
         (1, 2000, 8, 2, 1, "s:00000", True, DS),
@@ -25,16 +24,26 @@ def test_examples_see_history_across_days_and_are_padded(spark) -> None:
         (1, 9000, 5, 1, 1, "t:00000", True, DS),
         (2, 5000, 3, 1, 1, "u:00000", True, DS),
     ], SCHEMA)  # fmt: skip
-    rows = {(r["user_idx"], r["target_item_idx"]): r for r in build_examples(events, 3).collect()}
-    assert len(rows) == 4  # one per target event, history rows are not targets
-    assert rows[(1, 8)]["item_seq"] == [0, 0, 7] and rows[(1, 8)]["seq_len"] == 1
-    assert rows[(1, 9)]["item_seq"] == [0, 7, 8]
-    assert rows[(1, 5)]["item_seq"] == [7, 8, 9] and rows[(1, 5)]["seq_len"] == 3
-    assert rows[(1, 5)]["type_seq"] == [1, 2, 2]
-    assert rows[(1, 5)]["new_session_seq"] == [1, 1, 0]
-    assert rows[(1, 9)]["gap_seq"][1] == pytest.approx(math.log1p((5600 - 1000) / 3600), rel=1e-6)
-    assert rows[(1, 9)]["gap_seq"][0] == 0.0
-    assert rows[(2, 3)]["item_seq"] == [0, 0, 0] and rows[(2, 3)]["seq_len"] == 0
+    rows = {r["user_idx"]: r for r in build_sequences(events, 3).collect()}
+    assert len(rows) == 2  # one per user with events on the day; the state alone makes none
+    one = rows[1]
+    assert one["item_seq"] == [7, 8, 9, 5] and one["ts_seq"] == [1000, 2000, 5600, 9000]
+    assert one["type_seq"] == [1, 2, 2, 1] and one["new_session_seq"] == [1, 1, 0, 1]
+    assert (one["num_context"], one["num_targets"], one["chunk"], one["ds"]) == (1, 3, 0, DS)
+    assert rows[2]["item_seq"] == [3] and (rows[2]["num_context"], rows[2]["num_targets"]) == (0, 1)
+
+
+def test_a_long_day_is_cut_into_chunks_of_l_targets_after_l_events(spark) -> None:
+    state = [(1, 10 * n, 100 + n, 1, 0, f"{n:05d}", False, PREV) for n in range(4)]
+    day = [(1, 1000 + n, n + 1, 1, int(n == 0), f"s:{n:05d}", True, DS) for n in range(7)]
+    rows = sorted(build_sequences(spark.createDataFrame(state + day, SCHEMA), 3).collect(),
+                  key=lambda r: r["chunk"])  # fmt: skip
+    assert [r["item_seq"] for r in rows] == [
+        [101, 102, 103, 1, 2, 3],  # the last 3 events carried, then 3 targets
+        [1, 2, 3, 4, 5, 6],
+        [4, 5, 6, 7],
+    ]
+    assert [(r["num_context"], r["num_targets"]) for r in rows] == [(3, 3), (3, 3), (3, 1)]
 
 
 def test_carry_recent_keeps_the_last_events_oldest_first(spark) -> None:
@@ -80,19 +89,20 @@ def test_a_range_gives_what_its_nights_give_with_events_out_of_day_order(spark) 
     for n, day in enumerate(DAYS):
         targets = _targets(spark, [n])
         events = targets.unionByName(history_events(state))
-        nightly += _rows(build_examples(events, length))
+        nightly += _rows(build_sequences(events, length))
         state = carry_recent(events, length, day).localCheckpoint()
     first_state = spark.createDataFrame(
         [(1, [9], [1], [50], [1], PREV), (3, [31], [1], [60], [1], PREV)], RECENT
     )
     events = _targets(spark, [0, 1, 2]).unionByName(history_events(first_state))
-    assert _rows(build_examples(events, length)) == sorted(nightly)
+    assert _rows(build_sequences(events, length)) == sorted(nightly)
     assert _rows(carry_recent(events, length, DAYS[-1])) == _rows(state)
 
-    by_item = {r[6]: r[1] for r in nightly}  # target item -> item_seq
-    # day 2's night carries day 1's last two events (12 at 200, 13 at 1000): 14 (at 500) sees
-    # only 12 before it, not 11, which a window over all days would show
-    assert by_item[14] == (0, 12)
-    assert by_item[15] == (14, 13)  # the tie at 1000: the earlier day's event first
-    # day 3 carries 15 and 16 (at 1100): 17 (at 1050) sees 15 only, not 13 as a window would
-    assert by_item[17] == (0, 15)
+    by_day = {(r[0], r[-1], r[1]): r[2] for r in nightly}  # (user, day, chunk) -> item_seq
+    # day 2's night carries day 1's last two events (12 at 200, 13 at 1000), then its own
+    # three in chunks of two targets
+    assert by_day[(1, DAYS[1], 0)] == (12, 13, 14, 15)
+    assert by_day[(1, DAYS[1], 1)] == (14, 15, 16)
+    # day 3 carries 15 and 16 (at the tie at 1000 the earlier day's 13 comes first, so it is the
+    # one dropped), then 17 (at 1050) and 18
+    assert by_day[(1, DAYS[2], 0)] == (15, 16, 17, 18)

@@ -36,13 +36,16 @@ def next_day(model_warehouse, data):
     return NextDay.of(model_warehouse, EVAL_DAY, data.num_users, data.num_items)
 
 
-def test_examples_are_read_whole_by_petastorm(model_warehouse, data):
+def test_sequences_are_read_whole_by_petastorm(model_warehouse, data):
     expected = read_arrow(
-        model_warehouse, "gold.training_examples", ["user_idx"], (None, TRAIN_LAST)
+        model_warehouse, "gold.training_sequences", ["num_targets"], (None, TRAIN_LAST)
     )
     epoch = EpochBatches(data.files, batch_size=100, seed=1)
-    rows = sum(len(b) for b in epoch)
-    assert rows == data.files.rows == expected.num_rows == 4500
+    batches = list(epoch)
+    assert sum(len(b) for b in batches) == data.files.rows == expected.num_rows
+    targets = sum(int(b.num_targets.sum()) for b in batches)
+    assert targets == data.files.targets == 4500  # every event of the days, once
+    assert all(b.item_seq.size(1) <= data.files.width for b in batches)
     epoch.check()
 
 
@@ -94,7 +97,7 @@ def test_two_process_ddp_trains_to_equivalent_quality(data, next_day, tmp_path):
 
 def train_targets(data) -> torch.Tensor:
     epoch = EpochBatches(data.files, batch_size=1000, seed=0)
-    return torch.cat([b.target for b in epoch])
+    return torch.cat([b.targets() for b in epoch])
 
 
 def test_an_older_model_grown_to_todays_ids_loads_the_same_every_time(data, tmp_path):
@@ -117,7 +120,7 @@ def test_training_runs_on_the_gpu_and_its_checkpoint_loads_on_cpu(data, next_day
     assert pick_device().type == "cuda"
     result = fit(TINY.model_copy(update={"max_epochs": 2}), data, next_day.validate, tmp_path,
                  show_progress=False)  # fmt: skip
-    assert result.epochs == 2 and result.examples_per_s > 0
+    assert result.epochs == 2 and result.targets_per_s > 0
     assert 0.0 < result.best_valid["ndcg@10"] <= 1.0
     # the best weights, saved from the GPU, serve a CPU model with the same validation figure
     on_cpu = build_model(TINY, data)

@@ -12,6 +12,7 @@ import torch
 from models.adjacency import build_graph, decayed_weights
 from models.baselines import ItemKNN, Popularity
 from models.batch import Batch
+from models.history import query_rows
 from models.fusion import GatedFusion, LinearFusion
 from models.interest_model import InterestModel, score
 from models.long_term import LongTermEncoder
@@ -22,18 +23,29 @@ from models.short_term import ShortTermEncoder
 from models.train import warm_start
 
 
-def toy_batch(item_seq: list[list[int]], target: list[int] | None = None) -> Batch:
-    items = torch.tensor(item_seq)
-    lengths = (items > 0).sum(1)
+def toy_batch(histories: list[list[int]], targets: list[int] | None = None) -> Batch:
+    """User n + 1 has histories[n] (an event per hour), then the target an hour later."""
+    rows = [
+        {"item": np.array(h), "type": np.ones(len(h), dtype=np.int64),
+         "ts": 3600 * np.arange(len(h)), "new_session": np.zeros(len(h), dtype=np.int64)}
+        for h in histories
+    ]  # fmt: skip
+    targets = np.array(targets or [0] * len(rows))
+    ts = np.array([3600 * len(h) for h in histories])
+    return query_rows(rows, targets, ts, np.arange(1, len(rows) + 1), length=50)
+
+
+def sequence_batch(items: list[list[int]], num_context: list[int], first_user: int = 1) -> Batch:
+    """Rows of events an hour apart, right-padded; the positions after the context are targets."""
+    width = max(len(r) for r in items)
+    padded = torch.tensor([r + [0] * (width - len(r)) for r in items])
+    real = (padded > 0).long()
     return Batch(
-        user_idx=torch.arange(1, len(items) + 1),
-        item_seq=items,
-        type_seq=(items > 0).long(),
-        gap_seq=(items > 0).float(),
-        new_session_seq=torch.zeros_like(items),
-        seq_len=lengths,
-        target=None if target is None else torch.tensor(target),
-    )
+        user_idx=torch.arange(first_user, first_user + len(items)), item_seq=padded, type_seq=real,
+        ts_seq=3600 * torch.arange(width).repeat(len(items), 1) * real,
+        new_session_seq=torch.zeros_like(padded), num_context=torch.tensor(num_context),
+        num_targets=torch.tensor([len(r) for r in items]) - torch.tensor(num_context),
+    )  # fmt: skip
 
 
 def test_metrics_match_hand_computed_values():
@@ -61,22 +73,52 @@ def test_seen_items_mask_per_user():
     ]
 
 
-def test_short_term_encoder_ignores_padding_and_handles_empty_history():
+def test_short_term_encoder_is_causal_and_ignores_padding():
     torch.manual_seed(0)
     encoder = ShortTermEncoder(torch.nn.Embedding(10, 8, padding_idx=0), num_types=2).eval()
-    batch = toy_batch([[0, 0, 3, 4], [0, 0, 0, 0]])
-    noisy_padding = batch.gap_seq.clone()
-    noisy_padding[0, :2] = 5.0  # garbage in padded positions must not matter
-    noisy_padding[1, :] = 3.0
-    out = encoder(
-        batch.item_seq, batch.type_seq, batch.gap_seq, batch.new_session_seq, batch.seq_len
+    batch = sequence_batch([[3, 4, 5, 6], [7]], num_context=[0, 0])
+
+    def encode(b: Batch) -> torch.Tensor:
+        return encoder(b.item_seq, b.type_seq, b.ts_seq, b.new_session_seq)
+
+    out = encode(batch)
+    assert out.shape == (2, 4, 8)
+    torch.testing.assert_close(
+        out[:, 0], encoder.empty.expand(2, -1) + encoder.elapsed_projection.bias
     )
-    again = encoder(
-        batch.item_seq, batch.type_seq, noisy_padding, batch.new_session_seq, batch.seq_len
-    )
-    assert out.shape == (2, 8)
-    torch.testing.assert_close(out, again)
-    torch.testing.assert_close(out[1], encoder.empty)
+    changed = sequence_batch([[3, 4, 9, 6], [7]], num_context=[0, 0])
+    changed.item_seq[1, 1:] = 5  # garbage in the padding after a row's end
+    changed.ts_seq[1, 1:] = 99_999
+    again = encode(changed)
+    # position 2 is predicted before it is read (and changes only what comes after it)
+    torch.testing.assert_close(again[0, :3], out[0, :3])
+    assert not torch.allclose(again[0, 3], out[0, 3])  # ... and position 3 after
+    torch.testing.assert_close(again[1, 0], out[1, 0])
+
+
+def test_one_causal_pass_gives_the_loss_of_each_target_on_its_own():
+    """Training reads a row once and predicts every target; the loss equals predicting each
+    target from its own row of the positions before it."""
+    torch.manual_seed(0)
+    graph = build_graph(np.array([1, 2]), np.array([1, 3]), np.array([1.0, 2.0]), 3, 8)
+    model = InterestModel(3, 8, 2, dim=8, dropout=0.0).eval()
+    row = [5, 2, 7, 1, 3, 6]  # two events of context, then four targets
+    together = sequence_batch([row, [4, 2]], num_context=[2, 0])
+    users, items = model(together, graph)
+    one_pass = full_softmax_loss(score(users, items), together.targets())
+    alone = [sequence_batch([row[: t + 1]], num_context=[t]) for t in range(2, 6)]
+    alone += [sequence_batch([[4, 2]], num_context=[0], first_user=2)]  # the second row's
+    losses = [
+        full_softmax_loss(score(*model(b, graph)), b.targets()) * int(b.num_targets.sum())
+        for b in alone
+    ]
+    torch.testing.assert_close(one_pass, torch.stack(losses).sum() / 6)
+    assert together.targets().tolist() == [7, 1, 3, 6, 4, 2]
+
+
+def test_windows_are_the_events_before_each_target():
+    batch = sequence_batch([[5, 2, 7, 1], [4]], num_context=[2, 0])
+    assert batch.windows(3).tolist() == [[0, 5, 2], [5, 2, 7], [0, 0, 0]]
 
 
 def test_graph_normalisation_and_lightgcn_on_one_edge():
@@ -116,12 +158,14 @@ def test_gate_falls_back_to_long_term_without_recent_events():
 def test_model_shapes_and_padding_item_never_ranked(variant, fusion):
     graph = build_graph(np.array([1, 2]), np.array([1, 3]), np.array([1.0, 2.0]), 3, 5)
     model = InterestModel(3, 5, 2, dim=8, variant=variant, fusion=fusion)
-    batch = toy_batch([[0, 1, 2], [0, 0, 0]], target=[3, 4])
+    batch = toy_batch([[1, 2], []], targets=[3, 4])
     vectors, items = model.encode(batch, graph)
     assert vectors.fused.shape == vectors.gate.shape == (2, 8) and items.shape == (5, 8)
+    if variant == "fused" and fusion == "gate":  # no history: the long-term vector alone
+        assert (vectors.gate[1] == 0).all() and (vectors.gate[0] > 0).all()
     scores = score(*model(batch, graph))
     assert scores.shape == (2, 5) and torch.isinf(scores[:, 0]).all()
-    full_softmax_loss(scores, batch.target).backward()
+    full_softmax_loss(scores, batch.targets()).backward()
 
 
 def test_sampled_softmax_masks_accidental_hits():
@@ -157,6 +201,6 @@ def test_popularity_and_item_knn_scores():
         torch.tensor([2.0, 2.0, 1.0, 1.0]),
         4,
     )
-    got = knn(toy_batch([[0, 1]]))[0]
+    got = knn(toy_batch([[1]]))[0]
     assert got[2].item() == pytest.approx(2 / math.sqrt(6))
     assert got[3].item() == 0.0 and got[1].item() == 0.0

@@ -55,18 +55,19 @@ def test_bad_held_out_files_are_one_line_errors(tmp_path: Path, rows, message: s
 
 
 def one_step_batch(users: list[int], targets: list[int]) -> Batch:
-    n = len(users)
+    """Rows of one context event (item 1) and one target each."""
+    one = torch.ones(len(users), dtype=torch.long)
+    items = torch.stack([one, torch.tensor(targets)], dim=1)
     return Batch(
-        user_idx=torch.tensor(users), item_seq=torch.ones(n, 1, dtype=torch.long),
-        type_seq=torch.ones(n, 1, dtype=torch.long), gap_seq=torch.zeros(n, 1),
-        new_session_seq=torch.ones(n, 1, dtype=torch.long), seq_len=torch.ones(n, dtype=torch.long),
-        target=torch.tensor(targets),
+        user_idx=torch.tensor(users), item_seq=items, type_seq=torch.ones_like(items),
+        ts_seq=torch.zeros_like(items), new_session_seq=torch.ones_like(items),
+        num_context=one, num_targets=one,
     )  # fmt: skip
 
 
 def by_id(batch: Batch) -> torch.Tensor:
     """A scorer over 6 items (0 = padding) preferring higher ids: 5 > 4 > 3 > 2 > 1."""
-    return torch.arange(6, dtype=torch.float).repeat(len(batch), 1)
+    return torch.arange(6, dtype=torch.float).repeat(int(batch.num_targets.sum()), 1)
 
 
 def test_training_items_and_at_test_time_the_validation_item_are_masked() -> None:

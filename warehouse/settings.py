@@ -81,7 +81,10 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Items this close in one session co-occur."
     )
     sequence_length: int = Field(
-        default=50, ge=1, description="L: recent items per training example."
+        default=50,
+        ge=1,
+        description="L: the events of context before a training sequence (and the "
+        "most targets in one row).",
     )
     train_days: int = Field(
         default=30, ge=1, description="Nightly training reads the examples of this many days."

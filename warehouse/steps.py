@@ -16,7 +16,7 @@ from warehouse.tables import (
     BRONZE_REJECTED,
     GOLD_AFFINITY,
     GOLD_COOCCURRENCE,
-    GOLD_EXAMPLES,
+    GOLD_SEQUENCES,
     OPS_GRAPH_LOG,
     OPS_JOB_RUNS,
     OPS_MODEL_METRICS,
@@ -62,8 +62,9 @@ ETL_STEPS: tuple[Step, ...] = (
     ),
     Step(
         "examples",
-        (GOLD_EXAMPLES, SILVER_USER_RECENT),
-        "`gold.training_examples` of ds: the last L items before each event; each user's "
+        (GOLD_SEQUENCES, SILVER_USER_RECENT),
+        "`gold.training_sequences` of ds: per user, the day's events after the last L "
+        "events before them (one row per user and day, chunks of L targets); each user's "
         "recent events carried in `silver.user_recent`.",
     ),
 )

@@ -26,7 +26,7 @@ SILVER_ITEM_IDS = "silver.item_ids"
 SILVER_USER_RECENT = "silver.user_recent"
 GOLD_AFFINITY = "gold.user_item_affinity"
 GOLD_COOCCURRENCE = "gold.item_cooccurrence"
-GOLD_EXAMPLES = "gold.training_examples"
+GOLD_SEQUENCES = "gold.training_sequences"
 OPS_JOB_RUNS = "ops.job_runs"
 OPS_GRAPH_LOG = "ops.graph_log"
 OPS_MODEL_METRICS = "ops.model_metrics"
@@ -44,7 +44,7 @@ TABLES = [
     SILVER_USER_RECENT,
     GOLD_AFFINITY,
     GOLD_COOCCURRENCE,
-    GOLD_EXAMPLES,
+    GOLD_SEQUENCES,
     OPS_JOB_RUNS,
     OPS_GRAPH_LOG,
     OPS_MODEL_METRICS,
