@@ -4,7 +4,7 @@ One run per logical day `ds`: the day's raw logs in, user interest vectors for `
 
 **Steps**: wait for `RAW/ds=<ds>/` → check the day's order → Spark jobs `ingest` → `sessionize` →
 `ids` → `graph` → `examples` (Delta tables, one partition or MERGE commit per ds) → `train` (skipped
-on a warehouse's first night: no examples before it) → `evaluate_and_gate` → `publish` (Spark: all
+on a warehouse's first night: no sequences before it) → `evaluate_and_gate` → `publish` (Spark: all
 user vectors of ds in ONE Delta commit) → `report` (fails the run if the gate refused the model;
 the previous vectors stay served).
 
@@ -112,7 +112,7 @@ def spark_step(
 def train_step() -> BashOperator:
     command = ["train", "--ds", "{{ ds }}"]
     doc = (
-        "Trains the fused LSTM + GCN model on the examples of the last `train_days` days up to "
+        "Trains the fused LSTM + GCN model on the sequences of the last `train_days` days up to "
         "ds - 1, early stopping on ds's events; warm-starts from the last published model. "
         "Skipped (exit 99) on a warehouse's first night, which has nothing to train on."
     )

@@ -13,9 +13,10 @@ from petastorm import make_batch_reader
 from models.baselines import Popularity
 from models.distributed import fit_parallel
 from models.examples_reader import EpochBatches, ShortRead
+from models.losses import sampled_softmax_loss
 from models.next_day import NextDay
 from models.nightly import load_model, model_dir
-from models.train import build_model, fit, pick_device
+from models.train import build_model, fit, loss_for_batch, pick_device
 from models.train_config import TrainConfig
 from models.training_data import load_train_data
 from warehouse.lake import read_arrow
@@ -68,6 +69,27 @@ def test_fused_model_beats_popularity_next_day(data, next_day, tmp_path):
     )
     assert result.best_valid["ndcg@10"] > pop["ndcg@10"] * 1.2, (result.best_valid, pop)
     assert result.best_valid["recall@10"] > pop["recall@10"], (result.best_valid, pop)
+
+
+def test_sampled_softmax_trains_when_the_catalog_is_above_the_threshold(data, next_day, tmp_path):
+    """Above full_softmax_max_items the loss is sampled softmax with logQ correction; it must
+    still learn: better than popularity on the next day."""
+    assert data.num_items > 50
+    config = TINY.model_copy(update={"full_softmax_max_items": 50, "num_negatives": 64})
+    batch = next(iter(EpochBatches(data.files, batch_size=8, seed=0)))
+    model = build_model(config, data)
+    torch.manual_seed(0)
+    sampled = loss_for_batch(model, batch, data.graph, config, data)
+    torch.manual_seed(0)
+    users, items = model(batch, data.graph)
+    expected = sampled_softmax_loss(users, items, batch.targets(), data.log_q, 64)
+    torch.testing.assert_close(sampled, expected)
+
+    result = fit(config, data, next_day.validate, tmp_path, show_progress=False)
+    pop = next_day.metrics(
+        Popularity.of_targets(train_targets(data), data.num_items), torch.device("cpu")
+    )
+    assert result.best_valid["ndcg@10"] > pop["ndcg@10"] * 1.2, (result.best_valid, pop)
 
 
 def test_resume_after_a_crash_equals_an_uninterrupted_run(data, next_day, tmp_path):

@@ -12,8 +12,8 @@ import torch
 from models.adjacency import build_graph, decayed_weights
 from models.baselines import ItemKNN, Popularity
 from models.batch import Batch
-from models.history import query_rows
 from models.fusion import GatedFusion, LinearFusion
+from models.history import query_rows
 from models.interest_model import InterestModel, score
 from models.long_term import LongTermEncoder
 from models.losses import full_softmax_loss, sampled_softmax_loss

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         "most targets in one row).",
     )
     train_days: int = Field(
-        default=30, ge=1, description="Nightly training reads the examples of this many days."
+        default=30, ge=1, description="Nightly training reads the sequences of this many days."
     )
     train_processes: int = Field(
         default=1, ge=1, description="Data-parallel training processes (torch DDP)."
