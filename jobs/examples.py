@@ -1,8 +1,8 @@
 """examples: the training sequences of the ds (or of a range of days) ->
 gold.training_sequences.
 
-One row per user and day: the day's events in order (the targets), after the context the night
-knew before them: the user's last L events of earlier days, across sessions and days, from
+One row per user and day (per ``targets_per_row`` targets of a longer day): the day's events in
+order (the targets), after the context the night knew before them: the user's last L events of earlier days, across sessions and days, from
 silver.user_recent (each user's last L events as of the previous processed day), which this job
 also carries forward: a night reads a bounded state, never the whole history. The model reads a
 row once and predicts every target from the positions before it. A range reads the state before
@@ -121,18 +121,18 @@ def user_days(events: DataFrame, length: int) -> DataFrame:
     )
 
 
-def build_sequences(events: DataFrame, length: int) -> DataFrame:
+def build_sequences(events: DataFrame, length: int, targets: int) -> DataFrame:
     """gold.training_sequences rows: per user and target day, the day's events after their
-    context, cut into chunks of at most ``length`` targets, each after the ``length`` events
+    context, cut into chunks of at most ``targets`` targets, each after the ``length`` events
     before it (fewer for a new user)."""
     days = user_days(events, length)
     m, n = F.size("_context"), F.size("_day")
     chunked = days.select(
-        "*", F.explode(F.sequence(F.lit(0), F.floor((n - 1) / length).cast("int"))).alias("chunk")
+        "*", F.explode(F.sequence(F.lit(0), F.floor((n - 1) / targets).cast("int"))).alias("chunk")
     )
-    first_target = m + F.col("chunk") * length  # 0-based position in context + day
+    first_target = m + F.col("chunk") * targets  # 0-based position in context + day
     start = F.greatest(first_target - length, F.lit(0))
-    num_targets = F.least(F.lit(length), n - F.col("chunk") * length)
+    num_targets = F.least(F.lit(targets), n - F.col("chunk") * targets)
     positions = F.slice(F.concat("_context", "_day"), start + 1, first_target - start + num_targets)
     return chunked.select(
         "user_idx",
@@ -206,7 +206,8 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     )
     events = targets.unionByName(history).localCheckpoint()
     length = settings.sequence_length
-    overwrite_days(build_sequences(events, length), GOLD_SEQUENCES, days, settings)
+    sequences = build_sequences(events, length, settings.targets_per_row)
+    overwrite_days(sequences, GOLD_SEQUENCES, days, settings)
     overwrite_days(carry_recent(events, length, last), SILVER_USER_RECENT, days, settings)
     day_counts = count_by_day(events.where("is_target"), days)
     written = read_days(spark, GOLD_SEQUENCES, days).groupBy("ds")

@@ -24,7 +24,7 @@ def test_a_sequence_is_the_context_then_the_days_events(spark) -> None:
         (1, 9000, 5, 1, 1, "t:00000", True, DS),
         (2, 5000, 3, 1, 1, "u:00000", True, DS),
     ], SCHEMA)  # fmt: skip
-    rows = {r["user_idx"]: r for r in build_sequences(events, 3).collect()}
+    rows = {r["user_idx"]: r for r in build_sequences(events, 3, 3).collect()}
     assert len(rows) == 2  # one per user with events on the day; the state alone makes none
     one = rows[1]
     assert one["item_seq"] == [7, 8, 9, 5] and one["ts_seq"] == [1000, 2000, 5600, 9000]
@@ -33,17 +33,18 @@ def test_a_sequence_is_the_context_then_the_days_events(spark) -> None:
     assert rows[2]["item_seq"] == [3] and (rows[2]["num_context"], rows[2]["num_targets"]) == (0, 1)
 
 
-def test_a_long_day_is_cut_into_chunks_of_l_targets_after_l_events(spark) -> None:
+def test_a_long_day_is_cut_into_rows_of_few_targets_each_after_l_events(spark) -> None:
     state = [(1, 10 * n, 100 + n, 1, 0, f"{n:05d}", False, PREV) for n in range(4)]
     day = [(1, 1000 + n, n + 1, 1, int(n == 0), f"s:{n:05d}", True, DS) for n in range(7)]
-    rows = sorted(build_sequences(spark.createDataFrame(state + day, SCHEMA), 3).collect(),
+    rows = sorted(build_sequences(spark.createDataFrame(state + day, SCHEMA), 3, 2).collect(),
                   key=lambda r: r["chunk"])  # fmt: skip
     assert [r["item_seq"] for r in rows] == [
-        [101, 102, 103, 1, 2, 3],  # the last 3 events carried, then 3 targets
-        [1, 2, 3, 4, 5, 6],
+        [101, 102, 103, 1, 2],  # the last 3 events carried, then 2 targets
+        [103, 1, 2, 3, 4],
+        [2, 3, 4, 5, 6],
         [4, 5, 6, 7],
     ]
-    assert [(r["num_context"], r["num_targets"]) for r in rows] == [(3, 3), (3, 3), (3, 1)]
+    assert [(r["num_context"], r["num_targets"]) for r in rows] == [(3, 2)] * 3 + [(3, 1)]
 
 
 def test_carry_recent_keeps_the_last_events_oldest_first(spark) -> None:
@@ -89,13 +90,13 @@ def test_a_range_gives_what_its_nights_give_with_events_out_of_day_order(spark) 
     for n, day in enumerate(DAYS):
         targets = _targets(spark, [n])
         events = targets.unionByName(history_events(state))
-        nightly += _rows(build_sequences(events, length))
+        nightly += _rows(build_sequences(events, length, length))
         state = carry_recent(events, length, day).localCheckpoint()
     first_state = spark.createDataFrame(
         [(1, [9], [1], [50], [1], PREV), (3, [31], [1], [60], [1], PREV)], RECENT
     )
     events = _targets(spark, [0, 1, 2]).unionByName(history_events(first_state))
-    assert _rows(build_sequences(events, length)) == sorted(nightly)
+    assert _rows(build_sequences(events, length, length)) == sorted(nightly)
     assert _rows(carry_recent(events, length, DAYS[-1])) == _rows(state)
 
     by_day = {(r[0], r[-1], r[1]): r[2] for r in nightly}  # (user, day, chunk) -> item_seq

@@ -83,8 +83,14 @@ class Settings(BaseSettings):
     sequence_length: int = Field(
         default=50,
         ge=1,
-        description="L: the events of context before a training sequence (and the "
-        "most targets in one row).",
+        description="L: the events of context before a training sequence.",
+    )
+    targets_per_row: int = Field(
+        default=10,
+        ge=1,
+        description="The most targets in one training sequence (a longer day is cut into "
+        "rows of this many, each after the L events before it). ML-100K validation NDCG@10, "
+        "fused, mean of 2 seeds: 5 -> 0.124, 10 -> 0.130, 50 -> 0.109.",
     )
     train_days: int = Field(
         default=30, ge=1, description="Nightly training reads the sequences of this many days."

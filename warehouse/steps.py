@@ -64,7 +64,7 @@ ETL_STEPS: tuple[Step, ...] = (
         "examples",
         (GOLD_SEQUENCES, SILVER_USER_RECENT),
         "`gold.training_sequences` of ds: per user, the day's events after the last L "
-        "events before them (one row per user and day, chunks of L targets); each user's "
+        "events before them (one row per user and day, or per `targets_per_row` targets of a longer day); each user's "
         "recent events carried in `silver.user_recent`.",
     ),
 )
