@@ -2,11 +2,12 @@
 gold.training_sequences.
 
 One row per user and day (per ``targets_per_row`` targets of a longer day): the day's events in
-order (the targets), after the context the night knew before them: the user's last L events of earlier days, across sessions and days, from
-silver.user_recent (each user's last L events as of the previous processed day), which this job
-also carries forward: a night reads a bounded state, never the whole history. The model reads a
-row once and predicts every target from the positions before it. A range reads the state before
-its first day once and its days' events; every row equals the one its own night would make.
+order (the targets), after the context the night knew before them: the user's last L events of
+earlier days, across sessions and days, from silver.user_recent (each user's last L events as of
+the previous processed day), which this job also carries forward: a night reads a bounded
+state, never the whole history. The model reads a row once and predicts every target from the
+positions before it. A range reads the state before its first day once and its days' events;
+every row equals the one its own night would make.
 """
 
 from __future__ import annotations

@@ -64,8 +64,8 @@ ETL_STEPS: tuple[Step, ...] = (
         "examples",
         (GOLD_SEQUENCES, SILVER_USER_RECENT),
         "`gold.training_sequences` of ds: per user, the day's events after the last L "
-        "events before them (one row per user and day, or per `targets_per_row` targets of a longer day); each user's "
-        "recent events carried in `silver.user_recent`.",
+        "events before them (a row per user and day, or per `targets_per_row` targets of a "
+        "longer day); each user's recent events carried in `silver.user_recent`.",
     ),
 )
 PUBLISH = Step(
