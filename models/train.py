@@ -76,6 +76,16 @@ def build_model(config: TrainConfig, data: TrainData) -> InterestModel:
     )
 
 
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam with its fused kernel (CPU and CUDA): one pass over each parameter instead of several.
+    Every step updates every embedding row (LightGCN sends gradients to all of them); where the
+    tables dominate a step (300k items, few edges) it was 13% faster, at 1M users x 100k items x
+    20M edges 2% (the sparse products dominate; benchmarks/scale_model.py)."""
+    return torch.optim.Adam(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
+    )
+
+
 def warm_start(model: nn.Module, previous: dict[str, Tensor]) -> list[str]:
     """Loads the previous night's weights. Ids are append-only, so an embedding table that grew
     keeps its old rows in place and only the new rows stay freshly initialised. Returns the names
@@ -154,7 +164,7 @@ def fit(
     if initial is not None:
         warm_start(model, initial)
     graph = data.graph.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
 
