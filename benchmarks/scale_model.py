@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> dict:
           f"peak RSS {graph_rss:,.0f} MB", flush=True)  # fmt: skip
 
     log_q = item_log_q(zipf_items(rng, args.items, 1_000_000), args.items + 1)
+    # no sequence files: the batches are made here
     data = TrainData(None, graph, args.users + 1, args.items + 1, NUM_TYPES, log_q)
     model = build_model(config, data)
     optimizer = make_optimizer(model, config)
