@@ -43,6 +43,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def save_entry(out: Path, label: str, figures: dict) -> None:
+    """Prints the figures and writes them as the results file's entry ``label`` (others kept)."""
+    print(json.dumps({label: figures}, indent=2))
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results[label] = figures
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def zipf_items(rng: np.random.Generator, num_items: int, size: int) -> np.ndarray:
     """Item ids 1..num_items, popularity ~ 1 / rank^0.8 (a long tail like real catalogs)."""
     weights = 1.0 / np.arange(1, num_items + 1) ** 0.8
@@ -135,11 +144,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     figures = run(args)
-    print(json.dumps({args.label: figures}, indent=2))
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results[args.label] = figures
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    save_entry(args.out, args.label, figures)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from etl_benchmark import machine  # this folder's
-from scale_model import peak_rss_mb
+from scale_model import peak_rss_mb, save_entry
 
 from models.examples_reader import EpochBatches
 from models.threads import use_threads
@@ -117,11 +117,7 @@ def main() -> None:
     print(json.dumps(figures, indent=2), flush=True)
     if not args.skip_train:
         figures["train"] = train_steps(settings, date.fromisoformat(args.ds), args.steps)
-    print(json.dumps({args.label: figures}, indent=2))
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results[args.label] = figures
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    save_entry(args.out, args.label, figures)
 
 
 if __name__ == "__main__":
