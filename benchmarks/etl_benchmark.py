@@ -4,7 +4,8 @@
 
 For each size it generates the raw days (not timed), runs the pipeline through spark-submit
 exactly as `interest etl` does, and records per-day seconds, throughput and the peak RSS of the
-whole process tree (spark-submit JVM + Python driver). Results: benchmarks/results/etl.json.
+whole process tree (spark-submit JVM + Python driver), and the seconds per step and phase over all
+days from Spark's event log (benchmarks/spark_phases.py). Results: benchmarks/results/etl.json.
 Day 10 costing about what day 1 costs shows the nightly work is incremental.
 """
 
@@ -22,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 import psutil
+from spark_phases import step_phases  # this folder's
 
 from jobs.submit import run_submit
 from jobs.synthetic import SyntheticSpec, generate
@@ -73,7 +75,11 @@ def bench(events: int, days: int, work: Path, master: str) -> dict:
         start=date(2026, 1, 1), days=days, events_per_day=events // days, users=users,
         items=items, clusters=50, bad_fraction=0.001, seed=11,
     )  # fmt: skip
-    settings = Settings(home=work, spark_master=master)
+    event_logs = work / "event-log"
+    event_logs.mkdir(parents=True)
+    log_conf = {"spark.eventLog.enabled": "true", "spark.eventLog.compress": "false",
+                "spark.eventLog.dir": event_logs.as_uri()}  # fmt: skip
+    settings = Settings(home=work, spark_master=master, extra_spark_conf=log_conf)
     started = time.perf_counter()
     for manifest in generate(spec, settings.raw_dir):
         print(f"generated {manifest['ds']}: {manifest['read']} records", flush=True)
@@ -107,6 +113,7 @@ def bench(events: int, days: int, work: Path, master: str) -> dict:
         "day10_s": day_s[-1],
         "day_s": day_s,
         "step_s_last_day": {r["step"]: r["seconds"] for r in steps if r["ds"] == last},
+        "step_phase_s_all_days": step_phases(next(event_logs.iterdir())),
         "peak_rss_mb": round(rss.peak_mb),
         "generate_s": round(generate_s, 1),
         "master": master,

@@ -59,6 +59,12 @@ def days_to_run(settings: Settings, first: date, last: date) -> list[date]:
     )
 
 
+def name_jobs(spark: SparkSession, step: str) -> None:
+    """The Spark jobs started from now on belong to ``step``: the Spark UI and the event log
+    group them by it (benchmarks/spark_phases.py reads it)."""
+    spark.sparkContext.setLocalProperty("spark.jobGroup.id", step)
+
+
 def skipped(day: date) -> dict:
     return {"ds": day.isoformat(), "step": "skip", "counts": {}, "seconds": 0.0,
             "skipped": "no raw data"}  # fmt: skip
@@ -77,6 +83,7 @@ def run_days(
         runs = {}
         for step in steps:
             started = time.perf_counter()
+            name_jobs(spark, step)
             runs[step] = {ds: STEP_JOBS[step].run(spark, settings, ds)}
             yield {
                 "ds": ds.isoformat(),
@@ -84,6 +91,7 @@ def run_days(
                 "counts": runs[step][ds],
                 "seconds": round(time.perf_counter() - started, 3),
             }
+        name_jobs(spark, "job_runs")
         record_runs(spark, settings, runs)
 
 
@@ -98,6 +106,7 @@ def run_bulk(
     runs = {}
     for step in steps:
         started = time.perf_counter()
+        name_jobs(spark, step)
         runs[step] = STEP_JOBS[step].run_range(spark, settings, present)
         yield {
             "ds": f"{first.isoformat()}..{last.isoformat()}",
@@ -106,6 +115,7 @@ def run_bulk(
             "counts": range_summary(runs[step]),
             "seconds": round(time.perf_counter() - started, 3),
         }
+    name_jobs(spark, "job_runs")
     record_runs(spark, settings, runs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -20,3 +21,41 @@ def test_scale_model_runs_the_products_training_step(tmp_path: Path) -> None:
     assert figures["loss"] == "full softmax"
     assert len(figures["step_s"]) == 2 and figures["targets_per_s"] > 0
     assert figures["peak_rss_mb"] >= figures["peak_rss_mb_after_graph"] > 0
+
+
+def test_spark_phases_sums_top_level_executions_by_step_and_phase(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "spark_phases", REPO_ROOT / "benchmarks" / "spark_phases.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def execution(n: int, description: str, start: int, end: int, root: int | None = None):
+        started = {"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart",
+                   "executionId": n, "rootExecutionId": root or n, "description": description,
+                   "time": start}  # fmt: skip
+        ended = {"Event": "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd",
+                 "executionId": n, "time": end}  # fmt: skip
+        return [started, ended]
+
+    def job(n: int, group: str) -> dict:
+        return {"Event": "SparkListenerJobStart", "Job ID": n, "Stage IDs": [],
+                "Properties": {"spark.sql.execution.id": str(n), "spark.jobGroup.id": group}}  # fmt: skip
+
+    log = [
+        *execution(1, "localCheckpoint at Dataset.scala:1", 0, 4000),
+        job(1, "ingest"),
+        *execution(2, "save at NativeMethodAccessorImpl.java:0", 4000, 6500),
+        job(2, "ingest"),
+        *execution(3, "toDataset$ at DeltaMergeBuilder.scala:153", 7000, 10000),
+        *execution(4, "MERGE operation - scanning files", 7100, 9000, root=3),  # inside 3
+        job(3, "graph"),
+        *execution(5, "sql at SparkSession.scala:467", 10000, 10500),  # no Spark job
+    ]
+    path = tmp_path / "events_1_local-1"
+    path.write_text("\n".join(json.dumps(e) for e in log) + "\n")
+    assert module.step_phases(tmp_path) == {
+        "ingest": {"materialise": 4.0, "total": 6.5, "write": 2.5},
+        "graph": {"merge": 3.0, "total": 3.0},
+        "(no job)": {"catalog sql": 0.5, "total": 0.5},
+    }
