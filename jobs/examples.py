@@ -114,7 +114,11 @@ def user_days(events: DataFrame, length: int) -> DataFrame:
         F.array_sort(F.collect_list(_step())).alias("_day")
     )
     earlier = Window.partitionBy("user_idx").orderBy("ds").rowsBetween(-length, -1)
-    prior = F.array_sort(F.flatten(F.collect_list(_last(F.col("_day"), length)).over(earlier)))
+    earlier_days = F.collect_list(_last(F.col("_day"), length)).over(earlier)
+    # Each day is in KEY order already, so one earlier day (the carried state: every row of a
+    # nightly run) needs no sort; sorting arrays of structs is interpreted, row by row.
+    joined = F.flatten(earlier_days)
+    prior = F.when(F.size(earlier_days) <= 1, joined).otherwise(F.array_sort(joined))
     return (
         days.withColumn("_context", _last(prior, length))
         .where("is_target")
