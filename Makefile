@@ -7,5 +7,5 @@ demo:      ## demo data -> ETL -> summary
 	scripts/demo.sh
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
-bench-etl: ## 1M and 10M synthetic events over 10 days -> benchmarks/results/etl.json
+bench-etl: ## 100k and 1M synthetic events a day for 10 days -> benchmarks/results/etl.json
 	scripts/setup.sh && .venv/bin/python benchmarks/etl_benchmark.py

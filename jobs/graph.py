@@ -353,7 +353,11 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     for table, daily, keys, stamped_by, merge in steps:
         versions_before[table] = prepare_for_range(spark, settings, table, first, last)
         daily = daily.localCheckpoint()
-        absorbed = absorb_days(daily, keys, stamped_by, settings.half_life_days).localCheckpoint()
+        absorbed = (
+            absorb_days(daily, keys, stamped_by, settings.half_life_days).localCheckpoint()
+            if len(days) > 1
+            else daily.withColumnRenamed("ds", "updated_ds")  # one day: absorbed as it is
+        )
         with marked_commit(spark, last, first):
             merge(spark, settings, absorbed, last)
         short = table.split(".")[1]
