@@ -88,22 +88,32 @@ def affinity_contributions(
 
 def cooccurrence_contributions(sessions: DataFrame, item_ids: DataFrame, window: int) -> DataFrame:
     """(item_idx, neighbour_idx, ds, weight, count): +1 per ordered pair of distinct items at most
-    ``window`` positions apart in a session of day ``ds``."""
-    items = sessions.select(
-        "session_id", "ds", F.posexplode("item_ids").alias("pos", "item_id")
-    ).join(item_ids.select("item_id", "item_idx"), "item_id")
-    a, b = items.alias("a"), items.alias("b")
-    pairs = a.join(
-        b,
-        (F.col("a.session_id") == F.col("b.session_id"))
-        & (F.abs(F.col("a.pos") - F.col("b.pos")).between(1, window))
-        & (F.col("a.item_idx") != F.col("b.item_idx")),
+    ``window`` positions apart in a session of day ``ds``. Each item is paired with the ``window``
+    items after it in its session's array, in both directions: no join of a session with itself."""
+    items = sessions.select("ds", "item_ids", F.posexplode("item_ids").alias("pos", "item_id"))
+    later = F.slice("item_ids", F.col("pos") + 2, F.lit(window))  # 1-based: the items after pos
+    near = items.select("ds", "item_id", F.explode(later).alias("near_id")).where(
+        F.col("item_id") != F.col("near_id")
     )
-    return pairs.groupBy(
-        F.col("a.item_idx").alias("item_idx"),
-        F.col("b.item_idx").alias("neighbour_idx"),
-        F.col("a.ds").alias("ds"),
-    ).agg(F.count("*").cast("double").alias("weight"), F.count("*").cast("long").alias("count"))
+    pairs = near.select(
+        "ds",
+        F.inline(
+            F.array(
+                F.struct(F.col("item_id").alias("a"), F.col("near_id").alias("b")),
+                F.struct(F.col("near_id").alias("a"), F.col("item_id").alias("b")),
+            )
+        ),
+    )
+    item_idx = item_ids.select(F.col("item_id").alias("a"), "item_idx")
+    neighbour_idx = item_ids.select(
+        F.col("item_id").alias("b"), F.col("item_idx").alias("neighbour_idx")
+    )
+    return (
+        pairs.join(item_idx, "a")
+        .join(neighbour_idx, "b")
+        .groupBy("item_idx", "neighbour_idx", "ds")
+        .agg(F.count("*").cast("double").alias("weight"), F.count("*").cast("long").alias("count"))
+    )
 
 
 def absorb_days(

@@ -57,6 +57,18 @@ def test_cooccurrence_window_and_symmetry(spark) -> None:
     assert pairs == {(1, 2): 1.0, (2, 1): 1.0, (2, 3): 1.0, (3, 2): 1.0, (3, 1): 1.0, (1, 3): 1.0}
 
 
+def test_cooccurrence_skips_same_item_and_unknown_items(spark) -> None:
+    sessions = spark.createDataFrame(
+        [("s1", ["a", "b", "a", "c", "x"], date(2026, 1, 1))],
+        "session_id string, item_ids array<string>, ds date",
+    )
+    items = spark.createDataFrame([("a", 1), ("b", 2), ("c", 3)], "item_id string, item_idx int")
+    rows = cooccurrence_contributions(sessions, items, window=2).collect()
+    pairs = {(r["item_idx"], r["neighbour_idx"]): r["count"] for r in rows}
+    # a-b twice (positions 0-1 and 1-2), b-c, a-c; a-a (0-2) is one item; x has no id
+    assert pairs == {(1, 2): 2, (2, 1): 2, (2, 3): 1, (3, 2): 1, (1, 3): 1, (3, 1): 1}
+
+
 def test_capped_updates_decay_add_and_cap(spark) -> None:
     current = spark.createDataFrame(
         [(1, 2, 8.0, 4, date(2026, 1, 1)), (1, 3, 1.0, 1, date(2026, 1, 11))],
