@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from warehouse.settings import Settings
@@ -31,22 +31,51 @@ def previous_days(days: Sequence[date]) -> list[date]:
     return sorted({d - timedelta(days=1) for d in days} - chosen)
 
 
-def replace_where(df: DataFrame, name: str, where: str, settings: Settings) -> None:
-    """Replace the table's rows matching ``where`` with ``df`` in one Delta commit."""
-    (
-        df.select(*df.sparkSession.table(name).columns)
-        .write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", where)
-        .save(settings.table_path(name).as_posix())
+def replace_where(
+    df: DataFrame, name: str, where: str, settings: Settings, observe: Sequence[Column] = ()
+) -> dict[str, int]:
+    """Replace the table's rows matching ``where`` with ``df`` in one Delta commit; returns the
+    ``observe`` aggregates over the rows written (see ``overwrite_days``)."""
+    out = df.select(*df.sparkSession.table(name).columns)
+    observation = Observation(f"written to {name}") if observe else None
+    if observation:
+        out = out.observe(observation, *observe)
+    out.write.format("delta").mode("overwrite").option("replaceWhere", where).save(
+        settings.table_path(name).as_posix()
     )
+    return {k: int(v or 0) for k, v in observation.get.items()} if observation else {}
 
 
-def overwrite_days(df: DataFrame, name: str, days: Sequence[date], settings: Settings) -> None:
-    """Replace the table's partitions of ``days`` with ``df`` in one Delta commit."""
+def overwrite_days(
+    df: DataFrame,
+    name: str,
+    days: Sequence[date],
+    settings: Settings,
+    sums: Mapping[str, Column] | None = None,
+) -> dict[date, dict[str, int]]:
+    """Replace the table's partitions of ``days`` with ``df`` in one Delta commit; returns, per
+    day, the rows written (``rows``) and the ``sums`` over them.
+
+    The figures are Spark's observed metrics of the write itself, taken in its last stage as
+    the rows go to the files: no second pass, no read-back (which costs a new snapshot and a
+    scan per table), and a stage retried by Spark still counts each row once.
+    """
     if len(days) > 1:
         df = df.repartition("ds")  # one file per day, not one per task and day
-    replace_where(df, name, days_predicate(days), settings)
+    observed = replace_where(
+        df, name, days_predicate(days), settings, observe=day_totals(days, sums or {})
+    )
+    return {d: {k: observed[f"{k}@{d.isoformat()}"] for k in ("rows", *(sums or {}))} for d in days}
+
+
+def day_totals(days: Sequence[date], sums: Mapping[str, Column]) -> list[Column]:
+    """Aggregates named ``<figure>@<day>``: the rows of each day, and each of ``sums``."""
+    out = []
+    for d in days:
+        on_day = F.col("ds") == F.lit(d)
+        out.append(F.count_if(on_day).alias(f"rows@{d.isoformat()}"))
+        out += [F.sum(F.when(on_day, e)).alias(f"{k}@{d.isoformat()}") for k, e in sums.items()]
+    return out
 
 
 def overwrite_day(df: DataFrame, name: str, ds: date, settings: Settings) -> None:

@@ -17,7 +17,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.delta_io import count_by_day, overwrite_days, read_day, read_days
+from jobs.delta_io import count_by_day, overwrite_days, read_days
 from jobs.jobmain import job_main
 from warehouse.events import event_type_codes
 from warehouse.settings import Settings
@@ -212,22 +212,23 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     events = targets.unionByName(history).localCheckpoint()
     length = settings.sequence_length
     sequences = build_sequences(events, length, settings.targets_per_row)
-    overwrite_days(sequences, GOLD_SEQUENCES, days, settings)
-    overwrite_days(carry_recent(events, length, last), SILVER_USER_RECENT, days, settings)
+    written = overwrite_days(
+        sequences, GOLD_SEQUENCES, days, settings, sums={"targets": F.col("num_targets")}
+    )
+    state = overwrite_days(carry_recent(events, length, last), SILVER_USER_RECENT, days, settings)
     day_counts = count_by_day(events.where("is_target"), days)
-    written = read_days(spark, GOLD_SEQUENCES, days).groupBy("ds")
-    sizes = {
-        r["ds"]: r
-        for r in written.agg(
-            F.count("*").alias("rows"), F.sum("num_targets").alias("targets")
-        ).collect()
-    }
-    in_state = users_in_state(events, days)
+    in_state = {last: state[last]["rows"]}
+    if len(days) > 1:  # the inner days' states are not kept: counted from the events
+        in_state = users_in_state(events, days)
+        if in_state[last] != state[last]["rows"]:
+            raise RuntimeError(
+                f"user_recent holds {state[last]['rows']} users, expected {in_state[last]}"
+            )
     counts = {
         d: {
             "day_events": day_counts[d],
-            "targets": int(sizes[d]["targets"]) if d in sizes else 0,
-            "sequences": int(sizes[d]["rows"]) if d in sizes else 0,
+            "targets": written[d]["targets"],
+            "sequences": written[d]["rows"],
             "users_in_state": in_state[d],
         }
         for d in days
@@ -235,9 +236,6 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     for d, c in counts.items():
         if c["targets"] != c["day_events"]:
             raise RuntimeError(f"the sequences' targets do not match the day's events on {d}: {c}")
-    state_rows = read_day(spark, SILVER_USER_RECENT, last).count()
-    if state_rows != in_state[last]:
-        raise RuntimeError(f"user_recent holds {state_rows} users, expected {in_state[last]}")
     return counts
 
 

@@ -20,12 +20,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window, WindowSpec
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.delta_io import (
-    count_by_day,
-    overwrite_days,
-    previous_days,
-    read_days,
-)
+from jobs.delta_io import overwrite_days, previous_days, read_days
 from jobs.jobmain import job_main
 from warehouse.settings import Settings
 from warehouse.tables import BRONZE_EVENTS, BRONZE_REJECTED
@@ -317,16 +312,30 @@ def rejected(events: DataFrame) -> DataFrame:
     return events.where(F.col("reason").isNotNull())
 
 
-def reconcile(read: int, n_accepted: int, by_reason: dict[str, int]) -> dict[str, int]:
-    """The run's counts; raises if any record was lost or doubled."""
-    n_rejected = sum(by_reason.values())
-    if n_accepted + n_rejected != read:
+def reconcile(
+    read: int, n_accepted: int, n_rejected: int, by_reason: dict[str, int]
+) -> dict[str, int]:
+    """The run's counts: records read, rows written to each table, and the rejected by reason;
+    raises if any record was lost or doubled on the way."""
+    if n_accepted + n_rejected != read or sum(by_reason.values()) != n_rejected:
         raise RuntimeError(
             f"reconciliation failed: accepted {n_accepted} + rejected {n_rejected} != read {read}"
+            f" (rejected by reason: {by_reason})"
         )
     counts = {"read": read, "accepted": n_accepted, "rejected": n_rejected}
     counts.update({f"rejected.{reason}": n for reason, n in sorted(by_reason.items())})
     return counts
+
+
+def tally(events: DataFrame, days: list[date]) -> tuple[dict[date, int], dict[date, dict]]:
+    """Records per day and rejected records per day and reason, in one pass."""
+    read = {d: 0 for d in days}
+    by_reason: dict[date, dict[str, int]] = {d: {} for d in days}
+    for r in events.groupBy("ds", "reason").count().collect():
+        read[r["ds"]] += r["count"]
+        if r["reason"] is not None:
+            by_reason[r["ds"]][r["reason"]] = r["count"]
+    return read, by_reason
 
 
 # ---- job ---------------------------------------------------------------------------------------
@@ -339,16 +348,13 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     events = mark_duplicates(
         parse_events(raw, settings.event_weights, settings.late_tolerance_hours), known
     ).localCheckpoint()
-    read = count_by_day(events, days)
-    overwrite_days(accepted(events), BRONZE_EVENTS, days, settings)
-    overwrite_days(rejected(events), BRONZE_REJECTED, days, settings)
-    written = count_by_day(read_days(spark, BRONZE_EVENTS, days), days)
-    by_reason: dict[date, dict[str, int]] = {d: {} for d in days}
-    rows = read_days(spark, BRONZE_REJECTED, days).groupBy("ds", "reason").count().collect()
-    for r in rows:
-        by_reason[r["ds"]][r["reason"]] = r["count"]
-    counts = {d: reconcile(read[d], written[d], by_reason[d]) for d in days}
-    return counts
+    read, by_reason = tally(events, days)
+    written = overwrite_days(accepted(events), BRONZE_EVENTS, days, settings)
+    quarantined = overwrite_days(rejected(events), BRONZE_REJECTED, days, settings)
+    return {
+        d: reconcile(read[d], written[d]["rows"], quarantined[d]["rows"], by_reason[d])
+        for d in days
+    }
 
 
 def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:

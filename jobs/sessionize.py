@@ -72,27 +72,24 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     sessions = sessionize(
         events, last_ts_by_day(before), settings.session_gap_minutes, settings.max_session_events
     )
-    overwrite_days(sessions, SILVER_SESSIONS, days, settings)
-    stats = {
-        r["ds"]: r
-        for r in read_days(spark, SILVER_SESSIONS, days)
-        .groupBy("ds")
-        .agg(
-            F.count("*").alias("sessions"),
-            F.sum("n_events").alias("events"),
-            F.sum(F.col("continues_previous_day").cast("int")).alias("continued"),
-        )
-        .collect()
-    }
+    written = overwrite_days(
+        sessions,
+        SILVER_SESSIONS,
+        days,
+        settings,
+        sums={
+            "events": F.col("n_events"),
+            "continued": F.col("continues_previous_day").cast("int"),
+        },
+    )
     n_events = count_by_day(events, days)
     counts = {}
     for d in days:
-        row = stats.get(d)
         counts[d] = {
             "events": n_events[d],
-            "sessions": int(row["sessions"]) if row else 0,
-            "session_events": int(row["events"]) if row else 0,
-            "continues_previous_day": int(row["continued"]) if row else 0,
+            "sessions": written[d]["rows"],
+            "session_events": written[d]["events"],
+            "continues_previous_day": written[d]["continued"],
         }
         if counts[d]["events"] != counts[d]["session_events"]:
             raise RuntimeError(f"sessionize lost events on {d}: {counts[d]}")

@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 import pytest
+from pyspark.sql import functions as F
 
 from jobs.delta_io import days_predicate, overwrite_days, previous_days, record_runs
 from warehouse.tables import BRONZE_REJECTED, OPS_JOB_RUNS
@@ -24,9 +25,16 @@ def test_overwrite_days_replaces_exactly_those_days(spark, make_warehouse, days)
         [("f", tag, "duplicate", None, d) for d in ds_list], SCHEMA
     )
     overwrite_days(rows("old", D), BRONZE_REJECTED, D, settings)
-    overwrite_days(rows("new", days), BRONZE_REJECTED, days, settings)
+    written = overwrite_days(
+        rows("new", days + days[:1]), BRONZE_REJECTED, days, settings, sums={"n": F.length("raw")}
+    )
     got = sorted((r["ds"], r["raw"]) for r in spark.table(BRONZE_REJECTED).collect())
-    assert got == [(d, "new" if d in days else "old") for d in D]
+    assert got == sorted([(d, "new" if d in days else "old") for d in D] + [(days[0], "new")])
+    # what the write itself counted, per day: rows, and the sums asked for
+    assert written == {
+        d: {"rows": 2, "n": 6} if d == days[0] else {"rows": 1, "n": 3} for d in days
+    }
+    assert overwrite_days(rows("x", []), BRONZE_REJECTED, [D[0]], settings) == {D[0]: {"rows": 0}}
 
     # one commit for several jobs replaces exactly each job's own days
     once = {d: {"read": 1} for d in D}

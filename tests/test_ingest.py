@@ -121,9 +121,11 @@ def test_duplicates_of_a_range_are_those_of_its_days_one_by_one(spark) -> None:
 
 
 def test_reconcile_refuses_a_mismatch() -> None:
-    assert ingest.reconcile(5, 3, {"duplicate": 2})["rejected"] == 2
+    assert ingest.reconcile(5, 3, 2, {"duplicate": 2})["rejected"] == 2
     with pytest.raises(RuntimeError, match="reconciliation failed"):
-        ingest.reconcile(5, 3, {"duplicate": 1})
+        ingest.reconcile(5, 3, 1, {"duplicate": 1})  # a record lost
+    with pytest.raises(RuntimeError, match="reconciliation failed"):
+        ingest.reconcile(5, 3, 2, {"duplicate": 1})  # a rejected row written twice
 
 
 def test_extract_reads_every_format(spark, tmp_path: Path) -> None:
