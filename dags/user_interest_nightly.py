@@ -3,7 +3,7 @@
 One run per logical day `ds`: the day's raw logs in, user interest vectors for `ds` published.
 
 **Steps**: wait for `RAW/ds=<ds>/` → check the day's order → Spark jobs `ingest` → `sessionize` →
-`ids` → `graph` → `examples` (Delta tables, one partition or MERGE commit per ds) → `train` (skipped
+`ids` → `graph` → `examples` (Delta tables, one commit per table and ds) → `train` (skipped
 on a warehouse's first night: no sequences before it) → `evaluate_and_gate` → `publish` (Spark: all
 user vectors of ds in ONE Delta commit) → `report` (fails the run if the gate refused the model;
 the previous vectors stay served).

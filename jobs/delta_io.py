@@ -36,13 +36,28 @@ def replace_where(
 ) -> dict[str, int]:
     """Replace the table's rows matching ``where`` with ``df`` in one Delta commit; returns the
     ``observe`` aggregates over the rows written (see ``overwrite_days``)."""
+    return _overwrite(df, name, settings, {"replaceWhere": where}, observe)
+
+
+def overwrite_table(df: DataFrame, name: str, settings: Settings) -> int:
+    """Replace the whole table with ``df`` in one Delta commit (``df`` may read the table: the
+    commit replaces the version it read); returns the rows written."""
+    return _overwrite(df, name, settings, {}, [F.count(F.lit(1)).alias("rows")])["rows"]
+
+
+def _overwrite(
+    df: DataFrame,
+    name: str,
+    settings: Settings,
+    options: Mapping[str, str],
+    observe: Sequence[Column],
+) -> dict[str, int]:
     out = df.select(*df.sparkSession.table(name).columns)
     observation = Observation(f"written to {name}") if observe else None
     if observation:
         out = out.observe(observation, *observe)
-    out.write.format("delta").mode("overwrite").option("replaceWhere", where).save(
-        settings.table_path(name).as_posix()
-    )
+    writer = out.write.format("delta").mode("overwrite").options(**options)
+    writer.save(settings.table_path(name).as_posix())
     return {k: int(v or 0) for k, v in observation.get.items()} if observation else {}
 
 

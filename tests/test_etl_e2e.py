@@ -145,7 +145,7 @@ def test_etl_days_reconcile_are_incremental_and_idempotent(spark, etl) -> None:
         list(run_days(spark, settings, FIRST, FIRST, ["graph"]))
     assert changed(before, snapshot(spark)) == {}
 
-    # a crash right after a new day's graph MERGE (nothing logged yet) does not count it twice
+    # a crash right after a new day's graph commit (nothing logged yet) does not count it twice
     next_day = LAST + timedelta(days=1)
     spec = SyntheticSpec(start=next_day, days=1, events_per_day=500, users=80, items=60,
                          clusters=6, seed=4)  # fmt: skip
@@ -158,6 +158,8 @@ def test_etl_days_reconcile_are_incremental_and_idempotent(spark, etl) -> None:
     contributions = graph.absorb_days(daily, keys, keys, h).localCheckpoint()
     graph.prepare_for_day(spark, settings, "gold.user_item_affinity", next_day)
     with graph.marked_commit(spark, next_day):
-        graph.merge_affinity(spark, settings, contributions, next_day)
+        graph.update(
+            spark, settings, graph.GOLD_AFFINITY, graph.affinity_after, contributions, next_day
+        )
     list(run_days(spark, settings, next_day, next_day, ["graph"]))  # the retry
     assert_graph_matches_scratch(spark, settings, next_day)

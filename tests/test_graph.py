@@ -6,11 +6,13 @@ from pyspark.sql import functions as F
 from jobs.graph import (
     AFFINITY_KEYS,
     absorb_days,
+    affinity_after,
     affinity_contributions,
     capped_updates,
+    cooccurrence_after,
     cooccurrence_contributions,
     decayed,
-    merge_affinity,
+    update,
 )
 from warehouse.tables import GOLD_AFFINITY
 
@@ -83,7 +85,7 @@ def test_capped_updates_decay_add_and_cap(spark) -> None:
     assert got == {2: (4.0, 4, True), 3: (3.0, 3, True), 4: (0.5, 1, False)}
 
 
-def test_merge_decays_adds_and_prunes(spark, make_warehouse) -> None:
+def test_update_decays_adds_and_prunes(spark, make_warehouse) -> None:
     settings = make_warehouse(half_life_days=1.0, min_edge_weight=0.2)
     schema = (
         "user_idx int, item_idx int, weight double, count long, last_ts timestamp, updated_ds date"
@@ -92,9 +94,9 @@ def test_merge_decays_adds_and_prunes(spark, make_warehouse) -> None:
     day1 = spark.createDataFrame(
         [(1, 1, 1.0, 1, datetime(2026, 1, 1), d1), (1, 2, 4.0, 1, datetime(2026, 1, 1), d1)], schema
     )
-    merge_affinity(spark, settings, day1, date(2026, 1, 1))
+    update(spark, settings, GOLD_AFFINITY, affinity_after, day1, date(2026, 1, 1))
     day3 = spark.createDataFrame([(1, 2, 1.0, 1, datetime(2026, 1, 3), d3)], schema)
-    merge_affinity(spark, settings, day3, date(2026, 1, 3))
+    update(spark, settings, GOLD_AFFINITY, affinity_after, day3, date(2026, 1, 3))
     rows = {r["item_idx"]: r for r in spark.table(GOLD_AFFINITY).collect()}
     # item 1: 1.0 * 2^-2 = 0.25 >= 0.2, kept untouched (lazy decay: still 1.0 as of 2026-01-01)
     assert (rows[1]["weight"], rows[1]["updated_ds"]) == (1.0, date(2026, 1, 1))
@@ -104,7 +106,7 @@ def test_merge_decays_adds_and_prunes(spark, make_warehouse) -> None:
         2,
         date(2026, 1, 3),
     )
-    merge_affinity(spark, settings, day3.where("false"), date(2026, 1, 4))
+    update(spark, settings, GOLD_AFFINITY, affinity_after, day3.where("false"), date(2026, 1, 4))
     # item 1 now decays to 0.125 < 0.2: pruned; item 2 (2.0 * 0.5 = 1.0) stays
     assert sorted(r["item_idx"] for r in spark.table(GOLD_AFFINITY).collect()) == [2]
 
@@ -136,9 +138,32 @@ def test_a_range_prunes_once_as_of_its_last_day(spark, make_warehouse) -> None:
          (1, 3, d4, 0.1, 1, datetime(2026, 1, 4))],
         "user_idx int, item_idx int, ds date, weight double, count long, last_ts timestamp",
     )  # fmt: skip
-    merge_affinity(spark, settings, absorb_days(daily, AFFINITY_KEYS, AFFINITY_KEYS, 1.0), d4)
+    update(
+        spark,
+        settings,
+        GOLD_AFFINITY,
+        affinity_after,
+        absorb_days(daily, AFFINITY_KEYS, AFFINITY_KEYS, 1.0),
+        d4,
+    )
     rows = {
         r["item_idx"]: (r["weight"], r["updated_ds"]) for r in spark.table(GOLD_AFFINITY).collect()
     }
     # item 1: 1.0 * 2^-3 = 0.125 < 0.2 by day 4: gone; item 2: 4.0 * 2^-3 = 0.5 stays, as of day 1
     assert rows == {2: (4.0, d1), 3: (0.1, d4)}
+
+
+def test_cooccurrence_after_replaces_touched_neighbourhoods_only(spark, make_warehouse) -> None:
+    settings = make_warehouse(half_life_days=10.0, min_edge_weight=0.3, max_neighbours=2)
+    d1, d11 = date(2026, 1, 1), date(2026, 1, 11)
+    schema = "item_idx int, neighbour_idx int, weight double, count long, updated_ds date"
+    current = spark.createDataFrame(
+        [(1, 2, 8.0, 4, d1), (1, 3, 1.0, 1, d1),  # item 1: touched below
+         (5, 6, 2.0, 2, d1), (5, 7, 0.5, 1, d1)],  # item 5: untouched; 0.5 -> 0.25 fades
+        schema,
+    )  # fmt: skip
+    today = spark.createDataFrame([(1, 3, 2.0, 2, d11), (1, 4, 0.5, 1, d11)], schema)
+    rows = cooccurrence_after(current, today, d11, settings).collect()
+    got = {(r["item_idx"], r["neighbour_idx"]): (r["weight"], r["updated_ds"]) for r in rows}
+    # item 1: decayed to day 11, summed, restamped, capped at its 2 strongest; item 5 as stored
+    assert got == {(1, 2): (4.0, d11), (1, 3): (2.5, d11), (5, 6): (2.0, d1)}

@@ -3,7 +3,7 @@
     weight(D) = weight(updated_ds) * 2^(-(D - updated_ds) / half_life_days)
 
 ``decay_factor`` is plain arithmetic, so the same expression serves a float, a numpy array (the
-model's graph reader) and a Spark Column (the graph job's MERGE). The SQL views
+model's graph reader) and a Spark Column (the graph job). The SQL views
 (sql/ddl/*_current.sql) spell the same formula in SQL; a test ties them.
 """
 

@@ -1,6 +1,6 @@
-"""The long-term graph's commit tags: which days each graph MERGE absorbed.
+"""The long-term graph's commit tags: which days each graph commit absorbed.
 
-Each MERGE into gold.user_item_affinity / gold.item_cooccurrence is one Delta commit whose
+Each update of gold.user_item_affinity / gold.item_cooccurrence is one Delta commit whose
 userMetadata is ``graph ds=<last day>`` (plus `` from=<first day>`` for a bulk range), so the
 table's own history says which days it holds. The graph job writes the tags; the day-order check
 and the model's graph reader read them.

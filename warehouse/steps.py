@@ -57,8 +57,8 @@ ETL_STEPS: tuple[Step, ...] = (
     Step(
         "graph",
         (GOLD_AFFINITY, GOLD_COOCCURRENCE, OPS_GRAPH_LOG),
-        "Long-term graph: yesterday's weights decayed + today's, by Delta MERGE (one commit "
-        "tagged with ds); pruned and capped.",
+        "Long-term graph: yesterday's weights decayed + today's, in one Delta commit per table "
+        "(tagged with ds); pruned and capped.",
     ),
     Step(
         "examples",

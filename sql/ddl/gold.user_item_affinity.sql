@@ -1,4 +1,4 @@
--- Long-term user-item edges, updated each day by MERGE with lazy time decay: `weight` is the
+-- Long-term user-item edges, updated incrementally each day with lazy time decay: `weight` is the
 -- value as of `updated_ds`; its value on day D is weight * 2^(-(D - updated_ds) / half_life_days)
 -- (see the view gold.user_item_affinity_current). Edges decayed below min_edge_weight are pruned.
 CREATE TABLE IF NOT EXISTS gold.user_item_affinity (
