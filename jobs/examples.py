@@ -17,7 +17,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.delta_io import count_by_day, overwrite_days, read_days
+from jobs.delta_io import overwrite_days, read_days
 from jobs.jobmain import job_main
 from warehouse.events import event_type_codes
 from warehouse.settings import Settings
@@ -44,7 +44,7 @@ class MissingState(RuntimeError):
 def day_events(
     sessions: DataFrame, user_ids: DataFrame, item_ids: DataFrame, type_codes: dict[str, int]
 ) -> DataFrame:
-    """The days' events as rows (user_idx, ts, item_idx, type, new_session, ord, is_target, ds)."""
+    """The days' events as rows (user_idx, ts, item_idx, type, new_session, ord, ds)."""
     codes = F.create_map(*[x for t, c in type_codes.items() for x in (F.lit(t), F.lit(c))])
     exploded = sessions.select(
         "user_id",
@@ -67,29 +67,8 @@ def day_events(
             F.concat_ws(":", "session_id", F.lpad(F.col("pos").cast("string"), 5, "0")).alias(
                 "ord"
             ),
-            F.lit(True).alias("is_target"),
             "ds",
         )
-    )
-
-
-def history_events(recent: DataFrame) -> DataFrame:
-    """silver.user_recent rows exploded back to events (never targets), on the state's day."""
-    return recent.select(
-        "user_idx",
-        "ds",
-        F.posexplode(F.arrays_zip("item_seq", "type_seq", "ts_seq", "new_session_seq")).alias(
-            "pos", "e"
-        ),
-    ).select(
-        "user_idx",
-        F.col("e.ts_seq").alias("ts"),
-        F.col("e.item_seq").alias("item_idx"),
-        F.col("e.type_seq").alias("type"),
-        F.col("e.new_session_seq").alias("new_session"),
-        F.lpad(F.col("pos").cast("string"), 5, "0").alias("ord"),
-        F.lit(False).alias("is_target"),
-        "ds",
     )
 
 
@@ -98,41 +77,84 @@ def _step() -> Column:
     return F.struct(F.struct(*KEY).alias("_k"), *STEP)
 
 
+def event_days(events: DataFrame) -> DataFrame:
+    """(user_idx, ds, is_target, _day): each user's events of a day, in KEY order."""
+    return events.groupBy("user_idx", "ds").agg(
+        F.lit(True).alias("is_target"), F.sort_array(F.collect_list(_step())).alias("_day")
+    )
+
+
+def state_days(recent: DataFrame) -> DataFrame:
+    """silver.user_recent rows as event_days' rows, on the state's day and never targets: the
+    state's arrays are zipped, not exploded and collected again, since they are in KEY order
+    already."""
+    n = F.size("item_seq")
+    # A carried event's place in the state breaks ties of time; the offset makes the decimal
+    # strings sort as the numbers do.
+    places = F.sequence(F.lit(100000), F.lit(100000) + n - 1).cast("array<string>")
+    keys = F.arrays_zip(
+        F.col("ts_seq").alias("ts"), F.array_repeat("ds", n).alias("ds"), places.alias("ord")
+    )
+    steps = F.arrays_zip(
+        keys.alias("_k"),
+        *[F.col(f"{c.removesuffix('_idx')}_seq").alias(c) for c in STEP],
+    )
+    return recent.where(n > 0).select(
+        "user_idx", "ds", F.lit(False).alias("is_target"), steps.alias("_day")
+    )
+
+
 def _last(values: Column, length: int) -> Column:
     return F.slice(values, F.greatest(F.size(values) - length + 1, F.lit(1)), length)
 
 
-def user_days(events: DataFrame, length: int) -> DataFrame:
-    """(user_idx, ds, _context, _day) for each target day of a user: the day's events in KEY
-    order, and the context its own night reads: the last ``length`` events (KEY order) of the
-    user's earlier days, the carried state included.
+def _in_order(before: Column, after: Column) -> Column:
+    """``before`` ++ ``after`` in KEY order; sorted only when an event of ``after`` is not
+    after all of ``before`` (near midnight): most rows skip the sort."""
+    joined = F.concat(before, after)
+    ordered = (F.size(before) == 0) | (
+        F.try_element_at(before, F.lit(-1))["_k"] <= F.try_element_at(after, F.lit(1))["_k"]
+    )
+    return F.when(ordered, joined).otherwise(F.sort_array(joined))
+
+
+def user_days(days: DataFrame, length: int) -> DataFrame:
+    """(user_idx, ds, is_target, _context, _day, _recent) for each day of a user (event_days'
+    and state_days' rows): the day's events, the context its own night reads (the last
+    ``length`` events, KEY order, of the user's earlier days, the carried state included) and,
+    on the user's last day only, the user's last ``length`` events after it.
 
     The context is the last ``length`` of the earlier days' own last ``length`` events; looking
     back ``length`` active days is enough, since each has at least one event and an event can
     only be out of day order near midnight (the ingest's tolerance)."""
-    days = events.groupBy("user_idx", "ds", "is_target").agg(
-        F.array_sort(F.collect_list(_step())).alias("_day")
+    by_day = Window.partitionBy("user_idx").orderBy("ds")
+    # Windowed once, as columns: an expression used twice would be windowed twice.
+    windowed = days.select(
+        "*",
+        F.collect_list(_last(F.col("_day"), length))
+        .over(by_day.rowsBetween(-length, -1))
+        .alias("_earlier"),
+        F.lead("ds").over(by_day).alias("_next"),
     )
-    earlier = Window.partitionBy("user_idx").orderBy("ds").rowsBetween(-length, -1)
-    earlier_days = F.collect_list(_last(F.col("_day"), length)).over(earlier)
     # Each day is in KEY order already, so one earlier day (the carried state: every row of a
-    # nightly run) needs no sort; sorting arrays of structs is interpreted, row by row.
-    joined = F.flatten(earlier_days)
-    prior = F.when(F.size(earlier_days) <= 1, joined).otherwise(F.array_sort(joined))
-    return (
-        days.withColumn("_context", _last(prior, length))
-        .where("is_target")
-        .select("user_idx", "ds", "_context", "_day")
+    # nightly run) needs no sort.
+    joined = F.flatten("_earlier")
+    prior = F.when(F.size("_earlier") <= 1, joined).otherwise(F.sort_array(joined))
+    with_context = windowed.withColumn("_context", _last(prior, length))
+    recent = F.when(
+        F.col("_next").isNull(), _last(_in_order(F.col("_context"), F.col("_day")), length)
+    )
+    return with_context.select(
+        "user_idx", "ds", "is_target", "_context", "_day", recent.alias("_recent")
     )
 
 
-def build_sequences(events: DataFrame, length: int, targets: int) -> DataFrame:
-    """gold.training_sequences rows: per user and target day, the day's events after their
-    context, cut into chunks of at most ``targets`` targets, each after the ``length`` events
-    before it (fewer for a new user)."""
-    days = user_days(events, length)
+def build_sequences(days: DataFrame, length: int, targets: int) -> DataFrame:
+    """gold.training_sequences rows from user_days' target days: per user and day, the day's
+    events after their context, cut into chunks of at most ``targets`` targets, each after the
+    ``length`` events before it (fewer for a new user)."""
     m, n = F.size("_context"), F.size("_day")
-    chunked = days.select(
+    chunked = days.where("is_target").select(
         "*", F.explode(F.sequence(F.lit(0), F.floor((n - 1) / targets).cast("int"))).alias("chunk")
     )
     first_target = m + F.col("chunk") * targets  # 0-based position in context + day
@@ -149,33 +171,25 @@ def build_sequences(events: DataFrame, length: int, targets: int) -> DataFrame:
     )
 
 
-def carry_recent(events: DataFrame, length: int, ds: date) -> DataFrame:
-    """Each user's last ``length`` events after the day ``ds`` (the last of ``events``' days),
+def carry_recent(days: DataFrame, ds: date) -> DataFrame:
+    """silver.user_recent of ``ds`` (the last of user_days' days): each user's last events,
     oldest first."""
-    newest_first = Window.partitionBy("user_idx").orderBy(*[F.desc(c) for c in KEY])
-    last = events.withColumn("_r", F.row_number().over(newest_first)).where(F.col("_r") <= length)
-    grouped = last.groupBy("user_idx").agg(
-        F.array_sort(
-            F.collect_list(
-                F.struct((-F.col("_r")).alias("k"), "item_idx", "type", "ts", "new_session")
-            )
-        ).alias("_e")
-    )
-    return grouped.select(
+    return days.where(F.col("_recent").isNotNull()).select(
         "user_idx",
-        F.col("_e.item_idx").alias("item_seq"),
-        F.col("_e.type").alias("type_seq"),
-        F.col("_e.ts").alias("ts_seq"),
-        F.col("_e.new_session").alias("new_session_seq"),
+        F.col("_recent.item_idx").alias("item_seq"),
+        F.col("_recent.type").alias("type_seq"),
+        F.col("_recent.ts").alias("ts_seq"),
+        F.col("_recent.new_session").alias("new_session_seq"),
         F.lit(ds).alias("ds"),
     )
 
 
-def users_in_state(events: DataFrame, days: list[date]) -> dict[date, int]:
-    """Users in silver.user_recent after each day: the state keeps every user ever seen."""
-    firsts = events.groupBy("user_idx").agg(F.min("ds").alias("ds"))
+def users_in_state(days: DataFrame, last: list[date]) -> dict[date, int]:
+    """Users in silver.user_recent after each of ``last``: the state keeps every user ever
+    seen."""
+    firsts = days.groupBy("user_idx").agg(F.min("ds").alias("ds"))
     per_day = {r["ds"]: int(r["count"]) for r in firsts.groupBy("ds").count().collect()}
-    return {d: sum(n for ds, n in per_day.items() if ds <= d) for d in days}
+    return {d: sum(n for ds, n in per_day.items() if ds <= d) for d in last}
 
 
 def check_state_kept(spark: SparkSession, previous_ds: date | None, first: date) -> None:
@@ -202,27 +216,39 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     recent = spark.table(SILVER_USER_RECENT)
     previous_ds = recent.where(F.col("ds") < F.lit(first)).agg(F.max("ds")).first()[0]
     check_state_kept(spark, previous_ds, first)
-    history = history_events(recent.where(F.col("ds") == F.lit(previous_ds)))
-    targets = day_events(
-        read_days(spark, SILVER_SESSIONS, days),
-        spark.table(SILVER_USER_IDS),
-        spark.table(SILVER_ITEM_IDS),
-        event_type_codes(settings.event_weights),
+    targets = event_days(
+        day_events(
+            read_days(spark, SILVER_SESSIONS, days),
+            spark.table(SILVER_USER_IDS),
+            spark.table(SILVER_ITEM_IDS),
+            event_type_codes(settings.event_weights),
+        )
     )
-    events = targets.unionByName(history).localCheckpoint()
+    carried = state_days(recent.where(F.col("ds") == F.lit(previous_ds)))
     length = settings.sequence_length
-    sequences = build_sequences(events, length, settings.targets_per_row)
+    # Checkpointed: both writes and the counts read it.
+    rows = user_days(targets.unionByName(carried), length).localCheckpoint()
     written = overwrite_days(
-        sequences, GOLD_SEQUENCES, days, settings, sums={"targets": F.col("num_targets")}
+        build_sequences(rows, length, settings.targets_per_row),
+        GOLD_SEQUENCES,
+        days,
+        settings,
+        sums={"targets": F.col("num_targets")},
     )
-    state = overwrite_days(carry_recent(events, length, last), SILVER_USER_RECENT, days, settings)
-    day_counts = count_by_day(events.where("is_target"), days)
-    in_state = {last: state[last]["rows"]}
-    if len(days) > 1:  # the inner days' states are not kept: counted from the events
-        in_state = users_in_state(events, days)
-        if in_state[last] != state[last]["rows"]:
+    state_written = overwrite_days(carry_recent(rows, last), SILVER_USER_RECENT, days, settings)
+    day_counts = {d: 0 for d in days} | {
+        r["ds"]: int(r["n"])
+        for r in rows.where("is_target")
+        .groupBy("ds")
+        .agg(F.sum(F.size("_day")).alias("n"))
+        .collect()
+    }
+    in_state = {last: state_written[last]["rows"]}
+    if len(days) > 1:  # the inner days' states are not kept: counted from the rows
+        in_state = users_in_state(rows, days)
+        if in_state[last] != state_written[last]["rows"]:
             raise RuntimeError(
-                f"user_recent holds {state[last]['rows']} users, expected {in_state[last]}"
+                f"user_recent holds {state_written[last]['rows']} users, expected {in_state[last]}"
             )
     counts = {
         d: {

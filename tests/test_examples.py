@@ -2,14 +2,23 @@ from datetime import date, timedelta
 
 import pytest
 
-from jobs.examples import build_sequences, carry_recent, history_events
+from jobs.examples import build_sequences, carry_recent, event_days, state_days, user_days
 from warehouse.events import event_type_codes
 
 pytestmark = pytest.mark.spark
 DS = date(2026, 1, 5)
 PREV = DS - timedelta(days=1)
-SCHEMA = "user_idx int, ts long, item_idx int, type int, new_session int, ord string, is_target boolean, ds date"
+SCHEMA = "user_idx int, ts long, item_idx int, type int, new_session int, ord string, ds date"
 RECENT = "user_idx int, item_seq array<int>, type_seq array<int>, ts_seq array<bigint>, new_session_seq array<int>, ds date"
+
+
+def _examples(spark, events: list[tuple], state: list[tuple], length: int, targets: int, ds=DS):
+    """(sequences, state after ``ds``) of ``events`` after the silver.user_recent rows
+    ``state``, as the examples step makes them."""
+    days = event_days(spark.createDataFrame(events, SCHEMA) if isinstance(events, list) else events)
+    recent = state if not isinstance(state, list) else spark.createDataFrame(state, RECENT)
+    rows = user_days(days.unionByName(state_days(recent)), length)
+    return build_sequences(rows, length, targets), carry_recent(rows, ds)
 
 
 def test_type_codes_reserve_zero() -> None:
@@ -17,14 +26,14 @@ def test_type_codes_reserve_zero() -> None:
 
 
 def test_a_sequence_is_the_context_then_the_days_events(spark) -> None:
-    events = spark.createDataFrame([
-        (1, 1000, 7, 1, 1, "00000", False, PREV),        # from silver.user_recent (yesterday)
-        (1, 2000, 8, 2, 1, "s:00000", True, DS),
-        (1, 2000 + 3600, 9, 2, 0, "s:00001", True, DS),
-        (1, 9000, 5, 1, 1, "t:00000", True, DS),
-        (2, 5000, 3, 1, 1, "u:00000", True, DS),
-    ], SCHEMA)  # fmt: skip
-    rows = {r["user_idx"]: r for r in build_sequences(events, 3, 3).collect()}
+    yesterday = [(1, [7], [1], [1000], [1], PREV)]  # silver.user_recent
+    events = [
+        (1, 2000, 8, 2, 1, "s:00000", DS),
+        (1, 2000 + 3600, 9, 2, 0, "s:00001", DS),
+        (1, 9000, 5, 1, 1, "t:00000", DS),
+        (2, 5000, 3, 1, 1, "u:00000", DS),
+    ]  # fmt: skip
+    rows = {r["user_idx"]: r for r in _examples(spark, events, yesterday, 3, 3)[0].collect()}
     assert len(rows) == 2  # one per user with events on the day; the state alone makes none
     one = rows[1]
     assert one["item_seq"] == [7, 8, 9, 5] and one["ts_seq"] == [1000, 2000, 5600, 9000]
@@ -34,10 +43,9 @@ def test_a_sequence_is_the_context_then_the_days_events(spark) -> None:
 
 
 def test_a_long_day_is_cut_into_rows_of_few_targets_each_after_l_events(spark) -> None:
-    state = [(1, 10 * n, 100 + n, 1, 0, f"{n:05d}", False, PREV) for n in range(4)]
-    day = [(1, 1000 + n, n + 1, 1, int(n == 0), f"s:{n:05d}", True, DS) for n in range(7)]
-    rows = sorted(build_sequences(spark.createDataFrame(state + day, SCHEMA), 3, 2).collect(),
-                  key=lambda r: r["chunk"])  # fmt: skip
+    state = [(1, [100, 101, 102, 103], [1] * 4, [0, 10, 20, 30], [0] * 4, PREV)]
+    day = [(1, 1000 + n, n + 1, 1, int(n == 0), f"s:{n:05d}", DS) for n in range(7)]
+    rows = sorted(_examples(spark, day, state, 3, 2)[0].collect(), key=lambda r: r["chunk"])
     assert [r["item_seq"] for r in rows] == [
         [101, 102, 103, 1, 2],  # the last 3 events carried, then 2 targets
         [103, 1, 2, 3, 4],
@@ -48,12 +56,19 @@ def test_a_long_day_is_cut_into_rows_of_few_targets_each_after_l_events(spark) -
 
 
 def test_carry_recent_keeps_the_last_events_oldest_first(spark) -> None:
-    events = spark.createDataFrame(
-        [(1, 100 * n, n, 1, int(n == 0), f"{n:05d}", n > 1, DS) for n in range(5)], SCHEMA
-    )
-    row = carry_recent(events, 3, DS).first()
-    assert row["item_seq"] == [2, 3, 4]
-    assert row["ts_seq"] == [200, 300, 400]
+    state = [(1, [0, 1], [1, 1], [0, 100], [1, 0], PREV), (2, [7], [1], [50], [1], PREV)]
+    day = [(1, 100 * n, n, 1, int(n == 2), f"s:{n:05d}", DS) for n in range(2, 5)]
+    rows = {r["user_idx"]: r for r in _examples(spark, day, state, 3, 3)[1].collect()}
+    assert rows[1]["item_seq"] == [2, 3, 4] and rows[1]["ts_seq"] == [200, 300, 400]
+    assert rows[1]["new_session_seq"] == [1, 0, 0] and rows[1]["ds"] == DS
+    assert rows[2]["item_seq"] == [7] and rows[2]["ds"] == DS  # no events today: kept as it was
+
+
+def test_carry_recent_sorts_a_day_that_starts_before_the_state_ends(spark) -> None:
+    state = [(1, [1, 2], [1, 1], [100, 300], [1, 0], PREV)]
+    day = [(1, 200, 3, 1, 1, "s:00000", DS), (1, 400, 4, 1, 0, "s:00001", DS)]
+    row = _examples(spark, day, state, 3, 3)[1].first()
+    assert row["item_seq"] == [3, 2, 4] and row["ts_seq"] == [200, 300, 400]
 
 
 # Three days of user 1 with events out of day order (late and early ones near midnight, as the
@@ -71,7 +86,7 @@ def _targets(spark, days: list[int]):
     """The events of ``days``; each (user, day) is one session."""
     return spark.createDataFrame(
         [(u, ts, item, 1, int(ts == min(t for v, e, t, _ in OUT_OF_ORDER if (v, e) == (u, d))),
-          f"s{u}{d}:{ts:05d}", True, DAYS[d])
+          f"s{u}{d}:{ts:05d}", DAYS[d])
          for u, d, ts, item in OUT_OF_ORDER if d in days],
         SCHEMA,
     )  # fmt: skip
@@ -88,16 +103,18 @@ def test_a_range_gives_what_its_nights_give_with_events_out_of_day_order(spark) 
     )
     nightly = []
     for n, day in enumerate(DAYS):
-        targets = _targets(spark, [n])
-        events = targets.unionByName(history_events(state))
-        nightly += _rows(build_sequences(events, length, length))
-        state = carry_recent(events, length, day).localCheckpoint()
-    first_state = spark.createDataFrame(
-        [(1, [9], [1], [50], [1], PREV), (3, [31], [1], [60], [1], PREV)], RECENT
+        sequences, state = _examples(spark, _targets(spark, [n]), state, length, length, day)
+        nightly += _rows(sequences)
+        state = state.localCheckpoint()
+    first_state = [(1, [9], [1], [50], [1], PREV), (3, [31], [1], [60], [1], PREV)]
+    sequences, last_state = _examples(
+        spark, _targets(spark, [0, 1, 2]), first_state, length, length, DAYS[-1]
     )
-    events = _targets(spark, [0, 1, 2]).unionByName(history_events(first_state))
-    assert _rows(build_sequences(events, length, length)) == sorted(nightly)
-    assert _rows(carry_recent(events, length, DAYS[-1])) == _rows(state)
+    assert _rows(sequences) == sorted(nightly)
+    assert _rows(last_state) == _rows(state)
+    kept = {r["user_idx"]: r["item_seq"] for r in state.collect()}
+    # user 1: day 2's 17 (at 1050) is older than day 1's 16 (at 1100); user 3: never since
+    assert kept == {1: [16, 18], 2: [23, 24], 3: [31]}
 
     by_day = {(r[0], r[-1], r[1]): r[2] for r in nightly}  # (user, day, chunk) -> item_seq
     # day 2's night carries day 1's last two events (12 at 200, 13 at 1000), then its own
