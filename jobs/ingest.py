@@ -11,114 +11,31 @@ previous day only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from functools import reduce
-from pathlib import Path
+from operator import or_
 
-import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession, Window, WindowSpec
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from jobs.delta_io import overwrite_days, previous_days, read_days
 from jobs.jobmain import job_main
+from jobs.raw_input import extract_days
 from warehouse.settings import Settings
 from warehouse.tables import BRONZE_EVENTS, BRONZE_REJECTED
 
 CONTRACT_FIELDS = ("event_id", "user_id", "item_id", "event_type", "ts")
-FIELDS_TYPE = T.MapType(T.StringType(), T.StringType())
-ZONED_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 EPOCH = r"^-?\d+(\.\d+)?$"
-
-
-class NoRawData(FileNotFoundError):
-    """The day's raw folder is missing or holds no JSONL/CSV/Parquet file."""
-
-
-# ---- extract -----------------------------------------------------------------------------------
-def raw_files(day_dir: Path) -> dict[str, list[str]]:
-    """Raw files of the day by format; hidden files and the generator's manifest are skipped."""
-    found: dict[str, list[str]] = {}
-    for suffix, fmt in ((".jsonl", "jsonl"), (".json", "jsonl"), (".csv", "csv")):
-        found.setdefault(fmt, []).extend(str(p) for p in sorted(day_dir.glob(f"[!._]*{suffix}")))
-    found["parquet"] = [str(p) for p in sorted(day_dir.glob("[!._]*.parquet"))]
-    return {fmt: files for fmt, files in found.items() if files}
-
-
-def days_with_raw_data(settings: Settings, first: date, last: date) -> list[date]:
-    """The days from ``first`` to ``last`` whose raw folder holds a JSONL/CSV/Parquet file."""
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return [d for d in days if _has_raw(settings.raw_day_dir(d.isoformat()))]
-
-
-def _has_raw(day_dir: Path) -> bool:
-    return day_dir.is_dir() and bool(raw_files(day_dir))
-
-
-def extract_days(spark: SparkSession, day_dirs: dict[date, Path]) -> DataFrame:
-    """The days' records as (source_file, raw, fields: map<string,string>, null if unparseable,
-    ds: the day of the file's folder).
-
-    One read per format (a union of one read per day makes every task carry every day's plan):
-    JSONL lines all at once; CSV and Parquet files grouped by header / schema, so each file is
-    read exactly as its own day's read reads it (a day whose files differ is read alone).
-    """
-    by_format: dict[str, dict[date, list[str]]] = {}
-    for ds, day_dir in day_dirs.items():
-        if day_dir.name != f"ds={ds.isoformat()}":  # the day is read back from the folder name
-            raise ValueError(f"{day_dir}: the raw folder of {ds} must be named ds={ds}")
-        files = raw_files(day_dir) if day_dir.is_dir() else {}
-        if not files:
-            raise NoRawData(f"no raw data for this day: {day_dir} has no .jsonl/.csv/.parquet file")
-        for fmt, names in files.items():
-            by_format.setdefault(fmt, {})[ds] = names
-    parts = []
-    jsonl = [f for names in by_format.get("jsonl", {}).values() for f in names]
-    if jsonl:
-        lines = spark.read.text(jsonl).select(
-            F.input_file_name().alias("source_file"), F.col("value").alias("raw")
-        )
-        parts.append(lines.withColumn("fields", F.from_json("raw", FIELDS_TYPE)))
-    for files in read_groups(by_format.get("csv", {}), _csv_header):
-        parts.append(_tabular(spark.read.option("header", True).csv(files)))
-    for files in read_groups(by_format.get("parquet", {}), _parquet_schema):
-        parts.append(_tabular(spark.read.parquet(*files)))
-    day = F.regexp_extract("source_file", r"/ds=(\d{4}-\d{2}-\d{2})/[^/]*$", 1)
-    return reduce(DataFrame.unionByName, parts).withColumn("ds", F.to_date(day))
-
-
-def read_groups(
-    files_by_day: dict[date, list[str]], signature: Callable[[str], object]
-) -> list[list[str]]:
-    """Files to read together: days whose files all share one signature (CSV header, Parquet
-    schema) are read in one go; a day with mixed files is read alone, as its daily run does."""
-    groups: dict[object, list[str]] = {}
-    for ds, files in files_by_day.items():
-        signatures = {signature(f) for f in files}
-        key = signatures.pop() if len(signatures) == 1 else ("day", ds)
-        groups.setdefault(key, []).extend(files)
-    return list(groups.values())
-
-
-def _csv_header(path: str) -> str:
-    with open(path) as f:
-        return f.readline().rstrip("\r\n")
-
-
-def _parquet_schema(path: str) -> str:
-    return pq.read_schema(path).to_string()
-
-
-def _tabular(df: DataFrame) -> DataFrame:
-    """CSV/Parquet rows as text fields; the raw text of a row is the row rendered as JSON."""
-    as_text = df.select(*[F.col(c).cast("string").alias(c) for c in df.columns])
-    entries = [F.struct(F.lit(c).alias("key"), F.col(c).alias("value")) for c in as_text.columns]
-    fields = F.map_filter(F.map_from_entries(F.array(*entries)), lambda k, v: v.isNotNull())
-    return as_text.select(
-        F.input_file_name().alias("source_file"),
-        F.to_json(F.struct(*as_text.columns)).alias("raw"),
-        fields.alias("fields"),
-    )
+# The form Spark's cast reads exactly (most logs): one regex and a cast.
+CANONICAL_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+# Every other ISO-8601 / RFC 3339 time with an offset: basic or extended format, lower-case t/z,
+# no seconds or no minutes, a decimal comma, an offset of hours only or without a colon.
+ISO_PARTS = (
+    r"^(\d{4})-?(\d{2})-?(\d{2})[Tt ](\d{2})(?::?(\d{2})(?::?(\d{2})([.,]\d+)?)?)?"
+    r"\s*([Zz]|[+-]\d{2}(?::?\d{2})?)$"
+)
+REPLACEMENT_CHAR = "\ufffd"  # what a decoder leaves where bytes were not UTF-8
+QUARANTINED_RAW_CHARS = 4096  # the raw text kept of a record over max_record_bytes
 
 
 # ---- transform ---------------------------------------------------------------------------------
@@ -127,22 +44,36 @@ def _blank(col: Column) -> Column:
 
 
 def parse_ts(text: Column) -> Column:
-    """ISO-8601 with a zone, or epoch seconds / milliseconds (>= 1e11 is read as ms); else null."""
+    """ISO-8601 / RFC 3339 with an offset, or epoch seconds / milliseconds (>= 1e11 is read as
+    ms); else null (a time without an offset is ambiguous)."""
     text = F.trim(text)
     number = text.try_cast("double")
     seconds = F.when(F.abs(number) >= 1e11, number / 1000).otherwise(number)
     return (
         F.when(text.rlike(EPOCH), F.timestamp_seconds(seconds))
-        .when(text.rlike(ZONED_ISO), text.try_cast("timestamp"))
+        .when(text.rlike(CANONICAL_ISO), text.try_cast("timestamp"))
+        .when(text.rlike(ISO_PARTS), _from_iso_parts(text))
         .otherwise(F.lit(None).cast("timestamp"))
     )
 
 
-def parse_events(
-    raw: DataFrame, event_weights: dict[str, float], late_tolerance_hours: float
-) -> DataFrame:
-    """Typed event columns plus ``reason``/``detail`` (null reason = valid so far). ``raw`` has
-    the record's partition day as ``ds``: the time tolerance is relative to it.
+def _from_iso_parts(text: Column) -> Column:
+    """A time matching ISO_PARTS; null for an impossible one (February 30, hour 25). A leap
+    second (:60) is the next minute's first, as Spark's make_timestamp has it."""
+
+    def part(n: int) -> Column:
+        return F.coalesce(F.nullif(F.regexp_extract(text, ISO_PARTS, n), F.lit("")), F.lit("0"))
+
+    fraction = F.regexp_replace(F.regexp_extract(text, ISO_PARTS, 7), ",", ".")
+    seconds = F.concat(part(6), fraction).cast("decimal(16,6)")
+    date_time = [part(n).cast("int") for n in range(1, 6)]
+    return F.try_make_timestamp(*date_time, seconds, F.upper(part(8)))
+
+
+def parse_events(raw: DataFrame, settings: Settings) -> DataFrame:
+    """Typed event columns plus ``reason``/``detail`` (null reason = valid so far). ``raw`` is
+    what ``extract_days`` gives, with the record's partition day as ``ds``: the time tolerance
+    is relative to it.
 
     Three projections, each using the columns of the one before (typed fields, then the reason,
     then its detail): written as one, the timestamp parse and the reason's CASE chain were
@@ -152,6 +83,7 @@ def parse_events(
     typed = raw.select(
         "source_file",
         "raw",
+        "valid_utf8",
         "ds",
         "fields",
         F.trim(f["user_id"]).alias("user_id"),
@@ -160,38 +92,66 @@ def parse_events(
         parse_ts(f["ts"]).alias("ts"),
         F.trim(f["value"]).try_cast("double").alias("_value"),
     )
-    judged = typed.withColumn("reason", rejection_reason(event_weights, late_tolerance_hours))
+    judged = typed.withColumn("reason", rejection_reason(settings))
     return judged.select(
         "source_file",
-        "raw",
+        quarantined_raw(),
         event_id(),
         "user_id",
         "item_id",
         "event_type",
-        event_weight(event_weights),
+        event_weight(settings.event_weights),
         "ts",
         F.map_filter(f, lambda k, v: ~k.isin(*CONTRACT_FIELDS)).alias("extra"),
         "reason",
-        rejection_detail(),
+        rejection_detail(settings),
         "ds",
     )
 
 
-def rejection_reason(event_weights: dict[str, float], late_tolerance_hours: float) -> Column:
-    """The first failing check of a typed record, or null (see ``parse_events``)."""
+def _ids() -> dict[str, Column]:
+    return {"user_id": F.col("user_id"), "item_id": F.col("item_id"),
+            "event_id": F.trim(F.col("fields")["event_id"])}  # fmt: skip
+
+
+def _any_id(test: Callable[[Column], Column]) -> Column:
+    return reduce(or_, [F.coalesce(test(c), F.lit(False)) for c in _ids().values()])
+
+
+def _structured(col: Column) -> Column:
+    return col.startswith("{") | col.startswith("[")
+
+
+def _too_long(max_length: int) -> Callable[[Column], Column]:
+    return lambda c: F.length(c) > max_length
+
+
+def _has_control_character(col: Column) -> Column:
+    return col.rlike(r"\p{Cc}")
+
+
+def rejection_reason(settings: Settings) -> Column:
+    """The first failing check of a typed record, or null (see ``parse_events``). An id with
+    U+FFFD is refused as ``bad_encoding``: its bytes were lost before it reached us, so distinct
+    ids may have become one."""
     f, ts = F.col("fields"), F.col("ts")
     user, item = F.col("user_id"), F.col("item_id")
-    known = F.array(*[F.lit(t) for t in sorted(event_weights)])
-    tolerance = F.expr(f"INTERVAL {int(late_tolerance_hours * 3600)} SECONDS")
+    known = F.array(*[F.lit(t) for t in sorted(settings.event_weights)])
+    tolerance = F.expr(f"INTERVAL {int(settings.late_tolerance_hours * 3600)} SECONDS")
     day_start = F.col("ds").cast("timestamp")  # midnight UTC (the sessions' time zone)
     day_end = F.date_add("ds", 1).cast("timestamp")
-    structured = user.startswith("{") | user.startswith("[")
-    structured |= item.startswith("{") | item.startswith("[")
+    replaced = F.col("raw").contains(REPLACEMENT_CHAR) | _any_id(
+        lambda c: c.contains(REPLACEMENT_CHAR)
+    )
     return (
-        F.when(f.isNull(), F.lit("unparseable"))
+        F.when(F.octet_length("raw") > settings.max_record_bytes, F.lit("record_too_long"))
+        .when(~F.col("valid_utf8") | replaced, F.lit("bad_encoding"))
+        .when(f.isNull(), F.lit("unparseable"))
         .when(_blank(user), F.lit("missing_user_id"))
         .when(_blank(item), F.lit("missing_item_id"))
-        .when(structured, F.lit("bad_value"))
+        .when(_structured(user) | _structured(item), F.lit("bad_value"))
+        .when(_any_id(_too_long(settings.max_id_length)), F.lit("id_too_long"))
+        .when(_any_id(_has_control_character), F.lit("id_control_character"))
         .when(_blank(F.col("event_type")), F.lit("missing_event_type"))
         .when(~F.array_contains(known, F.col("event_type")), F.lit("unknown_event_type"))
         .when(ts.isNull(), F.lit("bad_timestamp"))
@@ -200,18 +160,57 @@ def rejection_reason(event_weights: dict[str, float], late_tolerance_hours: floa
     )
 
 
-def rejection_detail() -> Column:
+def rejection_detail(settings: Settings) -> Column:
     """The offending value of a rejected record (null for the reasons that need none)."""
     f, reason = F.col("fields"), F.col("reason")
+    user, item = F.col("user_id"), F.col("item_id")
+    max_length = settings.max_id_length
+
+    def first_id(test: Callable[[Column], Column], show: Callable[[str, Column], Column]):
+        return F.coalesce(*[F.when(test(c), show(name, c)) for name, c in _ids().items()])
+
+    def length(name: str, c: Column) -> Column:
+        return F.format_string(f"{name}: %d characters (max {max_length})", F.length(c))
+
     return (
-        F.when(reason == "unknown_event_type", F.concat(F.lit("event_type="), f["event_type"]))
+        F.when(
+            reason == "record_too_long",
+            F.format_string(
+                f"%d bytes (max {settings.max_record_bytes}; raw cut to the first "
+                f"{QUARANTINED_RAW_CHARS} characters)",
+                F.octet_length("raw"),
+            ),
+        )
+        .when(
+            (reason == "bad_encoding") & ~F.col("valid_utf8"),
+            F.concat(F.lit("not UTF-8; first bytes: "), F.substring(F.hex(F.col("raw")), 1, 256)),
+        )
+        .when(reason == "bad_encoding", F.lit("holds U+FFFD: bytes were lost in an earlier decode"))
+        .when(reason == "id_too_long", first_id(_too_long(max_length), length))
+        .when(
+            reason == "id_control_character",
+            first_id(_has_control_character, lambda name, c: F.to_json(F.struct(c.alias(name)))),
+        )
+        .when(reason == "unknown_event_type", F.concat(F.lit("event_type="), f["event_type"]))
         .when(reason == "bad_timestamp", F.concat(F.lit("ts="), F.coalesce(f["ts"], F.lit("null"))))
         .when(reason == "ts_out_of_day", F.concat(F.lit("ts="), F.col("ts").cast("string")))
         .when(
-            reason == "bad_value", F.concat(F.lit("value="), F.coalesce(f["value"], f["user_id"]))
+            reason == "bad_value",
+            F.when(_structured(user), F.concat(F.lit("user_id="), user))
+            .when(_structured(item), F.concat(F.lit("item_id="), item))
+            .otherwise(F.concat(F.lit("value="), F.coalesce(f["value"], F.lit("null")))),
         )
         .alias("detail")
     )
+
+
+def quarantined_raw() -> Column:
+    """The raw text as stored: cut when over the bound, and valid UTF-8 (the original bytes of
+    a ``bad_encoding`` record are in its detail)."""
+    raw = F.col("raw")
+    cut = F.when(F.col("reason") == "record_too_long", F.substring(raw, 1, QUARANTINED_RAW_CHARS))
+    raw = cut.otherwise(raw)
+    return F.when(F.col("valid_utf8"), raw).otherwise(F.make_valid_utf8(raw)).alias("raw")
 
 
 def _is_rating() -> Column:
@@ -345,9 +344,7 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
     known = read_days(spark, BRONZE_EVENTS, previous_days(days)).select("event_id", "ds")
     # Materialised once: persist() would never be reused here, since input_file_name() is
     # nondeterministic and a plan holding it never matches the cache.
-    events = mark_duplicates(
-        parse_events(raw, settings.event_weights, settings.late_tolerance_hours), known
-    ).localCheckpoint()
+    events = mark_duplicates(parse_events(raw, settings), known).localCheckpoint()
     read, by_reason = tally(events, days)
     written = overwrite_days(accepted(events), BRONZE_EVENTS, days, settings)
     quarantined = overwrite_days(rejected(events), BRONZE_REJECTED, days, settings)

@@ -30,7 +30,7 @@ from datetime import date
 
 from pyspark.sql import SparkSession
 
-from jobs import ingest
+from jobs import raw_input
 from jobs.catalog import register_tables
 from jobs.delta_io import record_runs
 from jobs.jobmain import one_line_errors
@@ -45,17 +45,17 @@ STEP_JOBS = {name: importlib.import_module(f"jobs.{name}") for name in etl_step_
 
 def days_to_run(settings: Settings, first: date, last: date) -> list[date]:
     """The days of the range that have raw data; none at all is an error."""
-    present = ingest.days_with_raw_data(settings, first, last)
+    present = raw_input.days_with_raw_data(settings, first, last)
     if present:
         return present
     if first == last:
         folder = settings.raw_day_dir(first.isoformat())
-        raise ingest.NoRawData(
-            f"no raw data for this day: {folder} has no .jsonl/.csv/.parquet file"
+        raise raw_input.NoRawData(
+            f"no raw data for this day: {folder} has no non-empty raw file ({raw_input.ACCEPTED})"
         )
-    raise ingest.NoRawData(
+    raise raw_input.NoRawData(
         f"no raw data from {first} to {last}: no ds=... folder under {settings.raw_dir} "
-        "with a .jsonl/.csv/.parquet file"
+        f"with a non-empty raw file ({raw_input.ACCEPTED})"
     )
 
 

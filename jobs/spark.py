@@ -24,6 +24,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
         # Petastorm reads the live Parquet files directly, which ignores deletion vectors.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+        # Raw .zst logs: Hadoop's own zstd codec needs a native library pyspark does not ship;
+        # this pure-Java one is on Spark's classpath already (gzip and bz2 stay Hadoop's).
+        "spark.hadoop.io.compression.codecs": "io.airlift.compress.zstd.ZstdCodec",
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": str(settings.spark_ui).lower(),
         # Used where Python starts the JVM (in-process sessions: queries, tests); spark-submit

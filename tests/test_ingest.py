@@ -7,11 +7,12 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import ingest
-from warehouse.settings import DEFAULT_EVENT_WEIGHTS
+from jobs import ingest, raw_input
+from warehouse.settings import Settings
 
 pytestmark = pytest.mark.spark
 DS = date(2026, 1, 5)
+SETTINGS = Settings(late_tolerance_hours=2)
 GOOD = {"event_id": "e1", "user_id": "u1", "item_id": "i1", "event_type": "click",
         "ts": "2026-01-05T10:00:00Z", "device": "ios"}  # fmt: skip
 
@@ -21,12 +22,16 @@ def _raw(spark, rows: list[tuple[str, date]]):
     raw = spark.createDataFrame(
         [("f.jsonl", ln, ds) for ln, ds in rows], "source_file string, raw string, ds date"
     )
-    return raw.withColumn("fields", F.from_json("raw", ingest.FIELDS_TYPE))
+    return raw.select(
+        "*",
+        F.from_json("raw", raw_input.FIELDS_TYPE).alias("fields"),
+        F.is_valid_utf8("raw").alias("valid_utf8"),
+    )
 
 
 def _parse(spark, lines: list[str], known_ids: list[str] | None = None):
     raw = _raw(spark, [(ln, DS) for ln in lines])
-    parsed = ingest.parse_events(raw, DEFAULT_EVENT_WEIGHTS, late_tolerance_hours=2)
+    parsed = ingest.parse_events(raw, SETTINGS)
     known = spark.createDataFrame(
         [(k, DS - timedelta(days=1)) for k in known_ids or []], "event_id string, ds date"
     )
@@ -104,7 +109,7 @@ def test_duplicates_of_a_range_are_those_of_its_days_one_by_one(spark) -> None:
     before = spark.createDataFrame([("z", DS - timedelta(days=1))], "event_id string, ds date")
 
     def marked(raw, known) -> list[tuple]:
-        out = ingest.mark_duplicates(ingest.parse_events(raw, DEFAULT_EVENT_WEIGHTS, 2), known)
+        out = ingest.mark_duplicates(ingest.parse_events(raw, SETTINGS), known)
         return sorted((r["event_id"], r["ds"], r["reason"] or "") for r in out.collect())
 
     bulk = marked(_raw(spark, rows), before)
@@ -139,8 +144,8 @@ def test_extract_reads_every_format(spark, tmp_path: Path) -> None:
                       "ts": [1767614400]})  # fmt: skip
     pq.write_table(table, day / "c.parquet")
     (day / "_manifest.json").write_text("{}")
-    raw = ingest.extract_days(spark, {DS: day})
-    parsed = ingest.parse_events(raw, DEFAULT_EVENT_WEIGHTS, 2).orderBy("event_id").collect()
+    raw = raw_input.extract_days(spark, {DS: day})
+    parsed = ingest.parse_events(raw, SETTINGS).orderBy("event_id").collect()
     assert len(parsed) == 4
     by_id = {r["event_id"]: r for r in parsed if r["reason"] is None}
     assert set(by_id) == {"c1", "j1", "p1"}
@@ -150,13 +155,13 @@ def test_extract_reads_every_format(spark, tmp_path: Path) -> None:
 
 
 def test_missing_day_is_a_clear_error(spark, tmp_path: Path) -> None:
-    with pytest.raises(ingest.NoRawData, match="no raw data for this day"):
-        ingest.extract_days(spark, {date(2026, 1, 9): tmp_path / "ds=2026-01-09"})
+    with pytest.raises(raw_input.NoRawData, match="no raw data for this day"):
+        raw_input.extract_days(spark, {date(2026, 1, 9): tmp_path / "ds=2026-01-09"})
 
 
 def test_days_are_read_together_by_header_and_take_their_folder_day(spark, tmp_path: Path) -> None:
-    """Two CSV days with one header are one read; a day whose files have another header is
-    read alone (CSV columns are positional: reading it with the others would mislabel them)."""
+    """CSV files with one header are one read; a file with another header is read alone (CSV
+    columns are positional: reading it with the others would mislabel them)."""
     days = {DS + timedelta(days=n): tmp_path / f"ds={DS + timedelta(days=n)}" for n in range(3)}
     for n, folder in enumerate(days.values()):
         folder.mkdir()
@@ -169,10 +174,8 @@ def test_days_are_read_together_by_header_and_take_their_folder_day(spark, tmp_p
             f"{header}\n"
             + (f"c{n},u{n},i1,view,1767614400\n" if n < 2 else f"u{n},c{n},i1,view,1767614400\n")
         )
-    groups = ingest.read_groups(
-        {d: [str(f / "a.csv")] for d, f in days.items()}, ingest._csv_header
-    )
-    assert [len(g) for g in groups] == [2, 1]
-    rows = ingest.extract_days(spark, days).collect()
+    files = [raw_input.describe(folder / "a.csv") for folder in days.values()]
+    assert [len(g) for g in raw_input.group_by(files, raw_input.csv_header)] == [2, 1]
+    rows = raw_input.extract_days(spark, days).collect()
     got = sorted((r["ds"], r["fields"]["event_id"], r["fields"]["user_id"]) for r in rows)
     assert got == [(d, f"c{n}", f"u{n}") for n, d in enumerate(days)]

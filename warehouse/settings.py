@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     max_session_events: int = Field(
         default=200, ge=1, description="A session longer than this is split into several."
     )
+    max_id_length: int = Field(
+        default=256,
+        ge=1,
+        description="A user, item or event id longer than this (characters) is rejected.",
+    )
+    max_record_bytes: int = Field(
+        default=1 << 20,
+        ge=1,
+        description="A raw record longer than this (bytes of its line or JSON rendering) is "
+        "rejected; its quarantined raw text is cut to its first 4 KiB.",
+    )
     late_tolerance_hours: float = Field(
         default=2.0,
         ge=0,
