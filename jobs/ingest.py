@@ -51,7 +51,11 @@ def parse_ts(text: Column) -> Column:
     seconds = F.when(F.abs(number) >= 1e11, number / 1000).otherwise(number)
     return (
         F.when(text.rlike(EPOCH), F.timestamp_seconds(seconds))
-        .when(text.rlike(CANONICAL_ISO), text.try_cast("timestamp"))
+        # (the cast refuses a leap second: the parts read it)
+        .when(
+            text.rlike(CANONICAL_ISO),
+            F.coalesce(text.try_cast("timestamp"), _from_iso_parts(text)),
+        )
         .when(text.rlike(ISO_PARTS), _from_iso_parts(text))
         .otherwise(F.lit(None).cast("timestamp"))
     )

@@ -168,7 +168,8 @@ def parquet_schema(f: RawFile) -> str:
     try:
         return pq.read_schema(f.path).to_string()
     except (pa.ArrowInvalid, OSError) as exc:
-        raise UnreadableRawFile(f"{f.path}: not a readable Parquet file ({exc})") from exc
+        why = str(exc).strip().splitlines()[0]
+        raise UnreadableRawFile(f"{f.path}: not a readable Parquet file ({why})") from exc
 
 
 def _lines(text: DataFrame) -> DataFrame:
