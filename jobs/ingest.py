@@ -49,16 +49,14 @@ def parse_ts(text: Column) -> Column:
     text = F.trim(text)
     number = text.try_cast("double")
     seconds = F.when(F.abs(number) >= 1e11, number / 1000).otherwise(number)
-    return (
-        F.when(text.rlike(EPOCH), F.timestamp_seconds(seconds))
-        # (the cast refuses a leap second: the parts read it)
-        .when(
-            text.rlike(CANONICAL_ISO),
-            F.coalesce(text.try_cast("timestamp"), _from_iso_parts(text)),
-        )
-        .when(text.rlike(ISO_PARTS), _from_iso_parts(text))
-        .otherwise(F.lit(None).cast("timestamp"))
+    # The canonical form through Spark's cast (one regex, most logs); the rest, and the leap
+    # second the cast refuses, through the parts. Each written once: an expression repeated in
+    # two branches may be hoisted and evaluated for every row.
+    iso = F.coalesce(
+        F.when(text.rlike(CANONICAL_ISO), text.try_cast("timestamp")),
+        F.when(text.rlike(ISO_PARTS), _from_iso_parts(text)),
     )
+    return F.when(text.rlike(EPOCH), F.timestamp_seconds(seconds)).otherwise(iso)
 
 
 def _from_iso_parts(text: Column) -> Column:
