@@ -4,13 +4,19 @@
 JSON line (row counts and the day's reconciliation need no Spark: warehouse/overview.py).
 Saved queries live in sql/queries/NAME.sql (warehouse/queries.py); tables are named
 ``layer.table`` (no paths), because every session registers them (jobs/catalog.py).
+
+Read-only: a statement that would write (INSERT, DELETE, MERGE, DDL, RESTORE, SET, ...) is
+refused before it runs, since ``spark.sql`` runs a command as soon as it is called. This guards
+against mistakes; who may change the tables is the storage's permissions' business.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 
+from py4j.java_gateway import JavaObject
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.catalog import register_tables
@@ -18,6 +24,41 @@ from jobs.jobmain import one_line_errors
 from jobs.spark import build_session
 from warehouse.queries import render_query, settings_params
 from warehouse.settings import Settings
+
+# Commands that only read (every other command, and every node named *Statement, writes or
+# changes the session).
+READ_ONLY_COMMANDS = frozenset({
+    "ShowTables", "ShowViews", "ShowColumns", "ShowPartitions", "ShowTableProperties",
+    "ShowCreateTable", "ShowFunctions", "ShowNamespaces", "DescribeRelation", "DescribeColumn",
+    "DescribeNamespace", "DescribeFunction", "DescribeDeltaHistory", "DescribeDeltaDetailCommand",
+    "ExplainCommand",
+})  # fmt: skip
+WRITES_THAT_ARE_NOT_COMMANDS = frozenset({"InsertIntoDir"})
+
+
+class WriteRefused(ValueError):
+    """Analyst SQL that would write."""
+
+
+def refuse_writes(spark: SparkSession, text: str) -> None:
+    """Raises ``WriteRefused`` if any part of the statement writes (a ``WITH ... INSERT`` too)."""
+    plan = spark._jsparkSession.sessionState().sqlParser().parsePlan(text)
+    command = spark._jvm.java.lang.Class.forName(
+        "org.apache.spark.sql.catalyst.plans.logical.Command"
+    )
+    for node in _nodes(plan):
+        name = node.getClass().getSimpleName()
+        writes = command.isInstance(node) or name.endswith("Statement")
+        if (writes or name in WRITES_THAT_ARE_NOT_COMMANDS) and name not in READ_ONLY_COMMANDS:
+            raise WriteRefused(f"analyst SQL is read-only: {name} refused")
+
+
+def _nodes(plan: JavaObject) -> Iterator[JavaObject]:
+    """A JVM LogicalPlan's nodes, the root first."""
+    yield plan
+    children = plan.children()
+    for i in range(children.size()):
+        yield from _nodes(children.apply(i))
 
 
 def show(df: DataFrame, title: str, limit: int = 50) -> None:
@@ -50,11 +91,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def run_command(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> None:
     if args.command == "sql":
-        show(spark.sql(args.text), "result", args.limit)
+        title, sql = "result", args.text
     else:
         params = dict(p.split("=", 1) for p in args.param)
-        sql = render_query(args.name, {**settings_params(settings), **params})
-        show(spark.sql(sql), args.name, args.limit)
+        title, sql = args.name, render_query(args.name, {**settings_params(settings), **params})
+    refuse_writes(spark, sql)
+    show(spark.sql(sql), title, args.limit)
 
 
 if __name__ == "__main__":

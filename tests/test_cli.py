@@ -84,6 +84,9 @@ def test_demo_data_etl_and_sql_through_spark_submit(tmp_path: Path) -> None:
     typo = interest(tmp_path, "sql", "SELECT count FROM ops.job_runs")  # the column is counts
     assert typo.returncode == 1 and typo.stdout == ""
     assert typo.stderr.count("\n") == 1 and "UNRESOLVED_COLUMN" in typo.stderr, typo.stderr
+    delete = interest(tmp_path, "sql", "DELETE FROM bronze.events")
+    assert delete.returncode == 1 and delete.stderr.count("\n") == 1, delete.stderr
+    assert "read-only: DeleteFromTable refused" in delete.stderr  # (the summary: still 500 rows)
     report = interest(tmp_path, "sql", "daily_reconciliation")
     assert report.returncode == 0, report.stderr
     assert "2026-02-01" in report.stdout and "True" in report.stdout  # reconciled
