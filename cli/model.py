@@ -140,6 +140,15 @@ def publish(ds: DsArg, model_version: VersionOpt = None) -> None:
 
 
 @app.command()
+def rollback(ds: DsArg) -> None:
+    """Serve night D's published vectors again, in one commit (nights after D: rolled_back)."""
+    settings = settings_or_fail()
+    day = parse_day(ds, "--ds")
+    submit(settings, "rollback", ["--ds", day.isoformat()], echo_records)
+    console.print(f"serving the vectors of {day} (interest report --ds {day})")
+
+
+@app.command()
 def report(ds: DsArg) -> None:
     """What night D decided, from ops.publications and ops.model_metrics (exit 3 if refused)."""
     settings = settings_or_fail()

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DayOpt, console, fail, parse_day, settings_or_fail, submit
+from cli.common import (
+    DayOpt,
+    console,
+    echo_records,
+    fail,
+    parse_day,
+    settings_or_fail,
+    submit,
+)
 from cli.render import QUERY_CELL, render, wide_console
 from warehouse.lake import TableNotReady
 from warehouse.overview import RunCount, TableSize, reconciliation, table_sizes
@@ -39,6 +47,14 @@ def tables() -> None:
     out = wide_console()
     out.print(render("Delta tables", TableSize._fields, sizes_or_fail(settings_or_fail())))
     out.print(render("Views", ["view"], [(v,) for v in VIEWS]))
+
+
+@app.command()
+def vacuum() -> None:
+    """Delete the files no table version of the last `retention_days` uses (Delta VACUUM);
+    rollback and time travel keep reaching that far back."""
+    settings = settings_or_fail()
+    submit(settings, "vacuum", [], echo_records)
 
 
 @app.command()

@@ -8,6 +8,12 @@ from jobs.submit import delta_jars
 from warehouse.settings import Settings
 
 
+def retention_properties(settings: Settings) -> dict[str, str]:
+    """How long a Delta table keeps its history (log and unused files): the rollback window."""
+    window = f"interval {settings.retention_days} days"
+    return {"delta.logRetentionDuration": window, "delta.deletedFileRetentionDuration": window}
+
+
 def spark_conf(settings: Settings) -> dict[str, str]:
     """Configuration every job's session is built with (inside spark-submit too: a job's
     SparkContext starts when it builds its session; only the driver's JVM options and memory
@@ -27,6 +33,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # Raw .zst logs: Hadoop's own zstd codec needs a native library pyspark does not ship;
         # this pure-Java one is on Spark's classpath already (gzip and bz2 stay Hadoop's).
         "spark.hadoop.io.compression.codecs": "io.airlift.compress.zstd.ZstdCodec",
+        **{
+            f"spark.databricks.delta.properties.defaults.{k.removeprefix('delta.')}": v
+            for k, v in retention_properties(settings).items()
+        },
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": str(settings.spark_ui).lower(),
         # Used where Python starts the JVM (in-process sessions: queries, tests); spark-submit

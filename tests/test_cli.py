@@ -23,6 +23,7 @@ def interest(home: Path, *args: str) -> subprocess.CompletedProcess:
         (["etl", "--from", "2026-01-03", "--to", "2026-01-01"], "is before --from"),
         (["etl", "--ds", "2026-01-01", "--steps", "ingest,train"], "unknown step(s) train"),
         (["job", "publish", "--ds", "2026-01-01"], "unknown job 'publish'"),
+        (["rollback", "--ds", "2026-02-30"], "--ds must be a date like"),
         (["sql", "no_such_query"], "no saved query named"),
         (["sql", "item_neighbours"], "needs --param item_id=..."),
         (["import-movielens", "missing/u.data"], "no such file"),
@@ -87,6 +88,9 @@ def test_demo_data_etl_and_sql_through_spark_submit(tmp_path: Path) -> None:
     delete = interest(tmp_path, "sql", "DELETE FROM bronze.events")
     assert delete.returncode == 1 and delete.stderr.count("\n") == 1, delete.stderr
     assert "read-only: DeleteFromTable refused" in delete.stderr  # (the summary: still 500 rows)
+    nothing_served = interest(tmp_path, "rollback", "--ds", "2026-02-01")
+    assert nothing_served.returncode == 1 and nothing_served.stderr.count("\n") == 1
+    assert "RollbackError: no version of serving.user_interest_vectors" in nothing_served.stderr
     report = interest(tmp_path, "sql", "daily_reconciliation")
     assert report.returncode == 0, report.stderr
     assert "2026-02-01" in report.stdout and "True" in report.stdout  # reconciled

@@ -52,7 +52,9 @@ def published(settings: Settings, ds: date) -> bool:
         rows = read_arrow(settings, OPS_PUBLICATIONS, ["ds", "decision"], (ds, ds)).to_pylist()
     except TableNotReady:
         return False
-    return any(row["ds"] == ds and row["decision"] == Decision.PUBLISHED for row in rows)
+    # a rolled-back night is finished too: rerunning it would publish what was taken back
+    finished = (Decision.PUBLISHED, Decision.ROLLED_BACK)
+    return any(row["ds"] == ds and row["decision"] in finished for row in rows)
 
 
 def plan_night(settings: Settings, ds: date) -> NightPlan:

@@ -25,6 +25,7 @@ class Decision(StrEnum):
 
     PUBLISHED = "published"
     REFUSED = "refused"
+    ROLLED_BACK = "rolled_back"  # published, then taken back by `interest rollback`
 
 
 class MetricRow(BaseModel):

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS),
         description="Weight of each accepted event type; other types are rejected.",
     )
+    retention_days: int = Field(
+        default=30,
+        ge=7,
+        description="Days of table history kept: `interest rollback` and time travel reach this "
+        "far back, and `interest vacuum` deletes files unused for longer (Delta's own floor is "
+        "7 days).",
+    )
     half_life_days: float = Field(
         default=30.0, gt=0, description="Half-life of the long-term graph's time decay."
     )

@@ -12,4 +12,3 @@ CREATE TABLE IF NOT EXISTS bronze.events (
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

@@ -8,4 +8,3 @@ CREATE TABLE IF NOT EXISTS bronze.events_rejected (
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

@@ -9,4 +9,3 @@ CREATE TABLE IF NOT EXISTS gold.item_cooccurrence (
   updated_ds   DATE   NOT NULL COMMENT 'Day weight was last updated'
 ) USING DELTA
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

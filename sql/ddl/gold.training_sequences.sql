@@ -17,4 +17,3 @@ CREATE TABLE IF NOT EXISTS gold.training_sequences (
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

@@ -10,4 +10,3 @@ CREATE TABLE IF NOT EXISTS gold.user_item_affinity (
   updated_ds DATE      NOT NULL COMMENT 'Day weight was last updated'
 ) USING DELTA
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

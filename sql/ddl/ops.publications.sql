@@ -2,7 +2,7 @@
 CREATE TABLE IF NOT EXISTS ops.publications (
   ds               DATE      NOT NULL COMMENT 'Day of the vectors',
   model_version    STRING    NOT NULL COMMENT 'Candidate model',
-  decision         STRING    NOT NULL COMMENT 'published | refused',
+  decision         STRING    NOT NULL COMMENT 'published | refused | rolled_back (published, then taken back by interest rollback)',
   reason           STRING    NOT NULL COMMENT 'Why, with the figures compared',
   candidate_ndcg10 DOUBLE    NOT NULL COMMENT 'Candidate test NDCG@10 (next day)',
   previous_version STRING             COMMENT 'Last published model (null on the first night)',

@@ -11,4 +11,3 @@ CREATE TABLE IF NOT EXISTS serving.item_vectors (
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

@@ -14,4 +14,3 @@ CREATE TABLE IF NOT EXISTS serving.user_interest_vectors (
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

@@ -16,4 +16,3 @@ CREATE TABLE IF NOT EXISTS silver.sessions (
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

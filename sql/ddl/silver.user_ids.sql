@@ -5,4 +5,3 @@ CREATE TABLE IF NOT EXISTS silver.user_ids (
   first_ds DATE   NOT NULL COMMENT 'Day the user was first seen'
 ) USING DELTA
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')

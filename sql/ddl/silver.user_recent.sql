@@ -11,4 +11,3 @@ CREATE TABLE IF NOT EXISTS silver.user_recent (
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
-TBLPROPERTIES ('delta.enableDeletionVectors' = 'false')
