@@ -141,11 +141,15 @@ def train_step() -> BashOperator:
 
 @task.sensor(poke_interval=600, timeout=12 * 3600, mode="reschedule")
 def wait_for_raw_data(ds: str | None = None) -> bool:
-    """Waits until the day's raw folder RAW/ds=<ds>/ holds data files (12 h at most)."""
+    """Waits until the day's raw folder RAW/ds=<ds>/ holds a file (12 h at most). Names starting
+    with '.' or '_' do not count, as ingest skips them; any other file does, whatever its name,
+    so that one ingest cannot read stops the night loudly instead of keeping it waiting."""
     from warehouse.settings import Settings
 
     folder = Settings().raw_day_dir(ds)
-    return folder.is_dir() and any(p.is_file() for p in folder.glob("part-*"))
+    return folder.is_dir() and any(
+        p.is_file() and not p.name.startswith((".", "_")) for p in folder.iterdir()
+    )
 
 
 @task
