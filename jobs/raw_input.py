@@ -129,14 +129,15 @@ def extract_days(spark: SparkSession, day_dirs: dict[date, Path]) -> DataFrame:
                 f"no raw data for this day: {day_dir} has no non-empty raw file ({ACCEPTED})"
             )
         files.extend(day_files)
+    def of(fmt: str) -> list[RawFile]:
+        return [f for f in files if f.format == fmt]
+
     parts = []
-    jsonl = [f.path for f in files if f.format == "jsonl"]
-    if jsonl:
-        parts.append(_lines(spark.read.text(jsonl)))
-    csv = [f for f in files if f.format == "csv"]
-    for group in group_by(csv, csv_header):
+    if of("jsonl"):
+        parts.append(_lines(spark.read.text([f.path for f in of("jsonl")])))
+    for group in group_by(of("csv"), csv_header):
         parts.append(_tabular(spark.read.option("header", True).csv(group)))
-    for group in group_by([f for f in files if f.format == "parquet"], parquet_schema):
+    for group in group_by(of("parquet"), parquet_schema):
         parts.append(_tabular(spark.read.parquet(*group)))
     if not parts:  # only compressed CSV files without a line
         parts.append(spark.createDataFrame([], RECORD_SCHEMA))
