@@ -129,6 +129,7 @@ def extract_days(spark: SparkSession, day_dirs: dict[date, Path]) -> DataFrame:
                 f"no raw data for this day: {day_dir} has no non-empty raw file ({ACCEPTED})"
             )
         files.extend(day_files)
+
     def of(fmt: str) -> list[RawFile]:
         return [f for f in files if f.format == fmt]
 
