@@ -1,4 +1,5 @@
 .PHONY: setup test demo lint bench-etl
+CONDITIONS ?= idle machine: nothing else running (say otherwise with CONDITIONS=...)
 setup:     ## venv with pinned versions + Delta jars (idempotent)
 	scripts/setup.sh
 test:      ## lint + the whole test suite (what CI runs)
@@ -8,4 +9,4 @@ demo:      ## demo data -> ETL -> summary
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 bench-etl: ## 100k and 1M synthetic events a day for 10 days -> benchmarks/results/etl.json
-	scripts/setup.sh && .venv/bin/python benchmarks/etl_benchmark.py
+	scripts/setup.sh && .venv/bin/python benchmarks/etl_benchmark.py --conditions "$(CONDITIONS)"

@@ -148,10 +148,17 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--work", type=Path, default=REPO_ROOT / "var" / "bench-etl")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--conditions",
+        required=True,
+        help="What else ran on the machine, written beside the figures (e.g. 'idle: nothing "
+        "else running').",
+    )
     args = parser.parse_args()
     for events_per_day in args.events_per_day:
         print(f"== {events_per_day} events a day for {args.days} days", flush=True)
-        run = bench(events_per_day, args.days, args.work, args.master)
+        run = {**bench(events_per_day, args.days, args.work, args.master),
+               "conditions": args.conditions}  # fmt: skip
         print(json.dumps(run), flush=True)
         save_run(args.out, run)
     shutil.rmtree(args.work, ignore_errors=True)
