@@ -49,10 +49,7 @@ def days_to_run(settings: Settings, first: date, last: date) -> list[date]:
     if present:
         return present
     if first == last:
-        folder = settings.raw_day_dir(first.isoformat())
-        raise raw_input.NoRawData(
-            f"no raw data for this day: {folder} has no non-empty raw file ({raw_input.ACCEPTED})"
-        )
+        raise raw_input.no_raw_data(settings.raw_day_dir(first.isoformat()))
     raise raw_input.NoRawData(
         f"no raw data from {first} to {last}: no ds=... folder under {settings.raw_dir} "
         f"with a non-empty raw file ({raw_input.ACCEPTED})"

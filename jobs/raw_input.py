@@ -51,6 +51,10 @@ class NoRawData(FileNotFoundError):
     """The day's raw folder is missing or holds no non-empty raw file."""
 
 
+def no_raw_data(day_dir: Path) -> NoRawData:
+    return NoRawData(f"no raw data for this day: {day_dir} has no non-empty raw file ({ACCEPTED})")
+
+
 class UnreadableRawFile(ValueError):
     """A file in a day folder that ingest cannot read as its name says."""
 
@@ -125,9 +129,7 @@ def extract_days(spark: SparkSession, day_dirs: dict[date, Path]) -> DataFrame:
             raise ValueError(f"{day_dir}: the raw folder of {ds} must be named ds={ds}")
         day_files = raw_files(day_dir) if day_dir.is_dir() else []
         if not day_files:
-            raise NoRawData(
-                f"no raw data for this day: {day_dir} has no non-empty raw file ({ACCEPTED})"
-            )
+            raise no_raw_data(day_dir)
         files.extend(day_files)
 
     def of(fmt: str) -> list[RawFile]:
