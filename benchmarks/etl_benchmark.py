@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import threading
 import time
@@ -31,6 +32,9 @@ from jobs.submit import run_submit
 from jobs.synthetic import SyntheticSpec, generate
 from warehouse import REPO_ROOT
 from warehouse.settings import Settings
+
+# A throwaway warehouse's pseudonym key (ingest pseudonymises user ids), unless one is given.
+os.environ.setdefault("INTEREST_PSEUDONYM_KEY", secrets.token_hex(32))
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "etl.json"
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,9 @@ from models.compare import compare
 from models.train_config import TrainConfig
 from warehouse import REPO_ROOT
 from warehouse.publication import METRICS
+
+# A throwaway warehouse's pseudonym key (ingest pseudonymises user ids), unless one is given.
+os.environ.setdefault("INTEREST_PSEUDONYM_KEY", secrets.token_hex(32))
 from warehouse.settings import Settings
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "ml100k.json"

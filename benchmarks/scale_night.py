@@ -3,6 +3,7 @@ the examples tables' size on disk, and what training night D costs (loading its 
 optimisation steps over the real sequences and graph) with its peak RSS.
 
     export INTEREST_HOME=/tmp/scale SPARK_LOCAL_IP=127.0.0.1
+    .venv/bin/interest keygen --if-missing
     .venv/bin/interest demo-data --days 8 --events-per-day 1000000 --users 100000 \\
         --items 20000 --clusters 50 --bad-fraction 0.001 --seed 11
     .venv/bin/interest etl --from 2026-01-01 --to 2026-01-07 --bulk

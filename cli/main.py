@@ -1,18 +1,18 @@
-"""The ``interest`` console script: one app, the commands of cli/etl.py, cli/query.py and
-cli/model.py."""
+"""The ``interest`` console script: one app, the commands of cli/etl.py, cli/query.py,
+cli/model.py, cli/privacy.py."""
 
 from __future__ import annotations
 
 import typer
 
-from cli import etl, model, query
+from cli import etl, model, privacy, query
 
 app = typer.Typer(
     help="Nightly user interest vectors: demo data, ETL, training, publishing, tables and SQL.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for commands in (etl.app, query.app, model.app):
+for commands in (etl.app, query.app, model.app, privacy.app):
     app.add_typer(commands)  # no name: the commands join the top level
 
 if __name__ == "__main__":

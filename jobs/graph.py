@@ -56,7 +56,7 @@ from jobs.delta_io import (
 )
 from jobs.jobmain import job_main
 from warehouse.decay import decay_factor
-from warehouse.graph_tags import COMMIT_MARK, commit_tag, parse_tag, span
+from warehouse.graph_tags import COMMIT_MARK, FORGET_MARK, commit_tag, parse_tag, span
 from warehouse.settings import Settings
 from warehouse.tables import (
     BRONZE_EVENTS,
@@ -301,6 +301,16 @@ def prepare_for_range(
             f"exactly {span(done.first, done.last)}{' (--bulk)' if done.first < done.last else ''}"
             f" or days after {done.last}, or restore {table} to the version before the days to "
             "redo (ops.graph_log) and rerun from there."
+        )
+    forgotten = (
+        delta_table(spark, table, settings)
+        .history()
+        .where((F.col("version") > done.version) & F.col("userMetadata").startswith(FORGET_MARK))
+    )
+    if forgotten.limit(1).count():
+        raise GraphOrderError(
+            f"a user was forgotten in {table} after it absorbed {span(done.first, done.last)}; "
+            "rerunning it would restore them. Run the days after it instead."
         )
     version_before = done.version - 1
     delta_table(spark, table, settings).restoreToVersion(version_before)

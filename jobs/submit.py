@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from warehouse import REPO_ROOT
 from warehouse.settings import Settings
 
@@ -72,7 +74,14 @@ def submit_env(settings: Settings) -> dict[str, str]:
     """The launcher's environment plus its effective settings, so the job sees the same config."""
     env = dict(os.environ)
     for key, value in settings.model_dump(mode="json").items():
-        env[f"INTEREST_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+        name = f"INTEREST_{key.upper()}"
+        secret = getattr(settings, key)
+        if value is None:
+            env.pop(name, None)
+        elif isinstance(secret, SecretStr):  # dumped masked
+            env[name] = secret.get_secret_value()
+        else:
+            env[name] = value if isinstance(value, str) else json.dumps(value)
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env.setdefault("SPARK_HOME", spark_home())

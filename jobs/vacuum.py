@@ -11,6 +11,7 @@ VACUUM allows, never further. ``spark-submit jobs/vacuum.py`` (``interest vacuum
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from pyspark.sql import SparkSession
 
@@ -33,16 +34,22 @@ def align_retention(spark: SparkSession, settings: Settings, name: str) -> bool:
     return bool(missing)
 
 
-def run(spark: SparkSession, settings: Settings) -> dict[str, int]:
+def vacuum_tables(
+    spark: SparkSession, settings: Settings, tables: Iterable[str], retention_hours: float
+) -> None:
     # VACUUM lists a table's folders with this many tasks, 10,000 by default: minutes of task
     # overhead per table on a small machine (delta-io/delta#220); the cores are what help.
     spark.conf.set(
         "spark.sql.sources.parallelPartitionDiscovery.parallelism",
         str(spark.sparkContext.defaultParallelism),
     )
+    for name in tables:
+        delta_table(spark, name, settings).vacuum(retention_hours)
+
+
+def run(spark: SparkSession, settings: Settings) -> dict[str, int]:
     aligned = sum(align_retention(spark, settings, name) for name in TABLES)
-    for name in TABLES:
-        delta_table(spark, name, settings).vacuum(settings.retention_days * 24)
+    vacuum_tables(spark, settings, TABLES, settings.retention_days * 24)
     return {
         "tables": len(TABLES),
         "retention_set": aligned,

@@ -10,6 +10,7 @@ validation item too.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -66,8 +67,14 @@ class ProtocolA:
         )
 
 
-def read_held_out(path: Path, user_ids: dict[str, int], item_ids: dict[str, int]) -> HeldOut:
-    """A held-out JSONL (lines with user_id, item_id, ts, role = valid | test) in idx space."""
+def read_held_out(
+    path: Path,
+    user_ids: dict[str, int],
+    item_ids: dict[str, int],
+    stored_user_id: Callable[[str], str] = str,
+) -> HeldOut:
+    """A held-out JSONL (lines with user_id, item_id, ts, role = valid | test) in idx space;
+    ``user_ids`` is keyed by the ids as the tables hold them (``stored_user_id`` of the raw)."""
     rows: dict[str, dict[str, tuple[int, int]]] = {}
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
@@ -80,11 +87,12 @@ def read_held_out(path: Path, user_ids: dict[str, int], item_ids: dict[str, int]
             raise BadHeldOut(f"{path}:{number}: not a held-out record ({exc!r})") from None
         if role not in ("valid", "test"):
             raise BadHeldOut(f"{path}:{number}: role {role!r}, expected valid or test")
-        if user not in user_ids:
+        stored = stored_user_id(user)
+        if stored not in user_ids:
             raise BadHeldOut(f"{path}:{number}: user {user} has no training interactions")
-        if role in rows.get(user, {}):
+        if role in rows.get(stored, {}):
             raise BadHeldOut(f"{path}:{number}: a second {role} row for user {user}")
-        rows.setdefault(user, {})[role] = (item_ids.get(item, 0), ts)
+        rows.setdefault(stored, {})[role] = (item_ids.get(item, 0), ts)
     missing = [u for u, r in rows.items() if set(r) != {"valid", "test"}]
     if missing:
         raise BadHeldOut(f"{path}: users without both a valid and a test row, e.g. {missing[0]}")
@@ -110,7 +118,7 @@ def build_protocol_a(
 ) -> ProtocolA:
     user_ids = id_map(settings, SILVER_USER_IDS, "user_id", "user_idx")
     item_ids = id_map(settings, SILVER_ITEM_IDS, "item_id", "item_idx")
-    held = read_held_out(held_out_path, user_ids, item_ids)
+    held = read_held_out(held_out_path, user_ids, item_ids, settings.stored_user_ids())
     length = settings.sequence_length
     state = read_histories(settings, date.fromisoformat(last_state_day(settings)))
     histories = [state.get(user, EMPTY_HISTORY) for user in held.user_idx.tolist()]

@@ -12,8 +12,9 @@ from warehouse.tables import SERVING_ITEMS, SERVING_USERS
 
 
 def recommend(settings: Settings, user_id: str, k: int) -> tuple[str, str, list[tuple[str, float]]]:
-    """(ds, model_version, [(item_id, score)]) from the latest publication; a user without
-    history gets the cold-start row."""
+    """(ds, model_version, [(item_id, score)]) from the latest publication for the raw
+    ``user_id``; a user without history gets the cold-start row."""
+    user_id = settings.stored_user_ids()(user_id)
     published = latest_day(settings, SERVING_USERS, "nothing published yet (interest publish)")
     ds = np.datetime64(published).astype(object)
     users = read_arrow(settings, SERVING_USERS, ["user_id", "model_version", "fused"], (ds, ds))

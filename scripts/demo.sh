@@ -27,6 +27,7 @@ airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || {
   exit 1
 }
 ready=$(date +%s)
+interest keygen --if-missing  # the demo's pseudonym key, in its warehouse (never in the repo)
 interest demo-data --start "$first" --days "$days" --events-per-day "${DEMO_EVENTS_PER_DAY:-2000}" \
   --users 300 --items 200 --clusters 10
 log=$INTEREST_HOME/dag-runs.log

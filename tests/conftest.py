@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,6 +18,9 @@ import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pyspark.testing imports pyspark.pandas
+# User ids are pseudonymised under a key from the environment: a fresh random one per test run,
+# inherited by every process the tests start (spark-submit, Airflow tasks).
+os.environ.setdefault("INTEREST_PSEUDONYM_KEY", secrets.token_hex(32))
 
 
 @pytest.fixture(scope="session")

@@ -296,12 +296,13 @@ def test_every_record_kind_gives_its_expected_outcome(spark, make_warehouse) -> 
     got_pairs = {
         d: sorted((r["user_id"], r["item_id"]) for r in events if r["ds"] == d) for d in days
     }
+    stored = settings.stored_user_ids()  # the tables hold pseudonyms
     failures = []
     for d, day in expected.items():
         want = {"read": len(day.accepted) + sum(day.rejected.values()),
                 "accepted": len(day.accepted), "rejected": sum(day.rejected.values()),
                 **{f"rejected.{r}": n for r, n in day.rejected.items()}}  # fmt: skip
-        if counts[d] != want or got_pairs[d] != sorted(day.accepted):
+        if counts[d] != want or got_pairs[d] != sorted((stored(u), i) for u, i in day.accepted):
             failures.append(f"{days[d]}: counts {counts[d]} != {want} or pairs differ")
     assert not failures, "\n".join(failures)
 

@@ -19,7 +19,15 @@ import warehouse
 from warehouse import REPO_ROOT
 from warehouse.decay import decay_factor
 from warehouse.graph_tags import commit_tag, is_graph_commit, parse_tag
-from warehouse.steps import ETL_STEPS, PUBLISH, RECORDED_IN, SPARK_STEPS, parse_steps, writer_of
+from warehouse.steps import (
+    COMMAND_WRITERS,
+    ETL_STEPS,
+    PUBLISH,
+    RECORDED_IN,
+    SPARK_STEPS,
+    parse_steps,
+    writer_of,
+)
 from warehouse.tables import TABLES
 
 ENGINES = ("pyspark", "torch", "delta", "torch_geometric", "petastorm")
@@ -110,7 +118,7 @@ def test_decay_halves_a_weight_every_half_life() -> None:
 def test_every_table_has_one_writer() -> None:
     written = [table for step in SPARK_STEPS for table in step.writes]
     assert len(written) == len(set(written)), "a table written by two steps"
-    assert sorted([*written, RECORDED_IN]) == sorted(TABLES)
+    assert sorted([*written, RECORDED_IN, *COMMAND_WRITERS]) == sorted(TABLES)
     assert [s.name for s in ETL_STEPS] == ["ingest", "sessionize", "ids", "graph", "examples"]
     assert PUBLISH.name == "publish" and all(step.doc for step in SPARK_STEPS)
 
@@ -139,5 +147,7 @@ def readme_writers() -> dict[str, str]:
 
 
 def test_the_readme_table_lists_each_table_with_its_writer() -> None:
-    expected = {table: writer_of(table) or "every job" for table in TABLES}
+    expected = {
+        table: writer_of(table) or COMMAND_WRITERS.get(table) or "every job" for table in TABLES
+    }
     assert readme_writers() == expected

@@ -12,7 +12,8 @@ from warehouse.settings import Settings
 
 pytestmark = pytest.mark.spark
 DS = date(2026, 1, 5)
-SETTINGS = Settings(late_tolerance_hours=2)
+# Raw ids, to compare the tables with the input (pseudonyms: tests/test_privacy.py).
+SETTINGS = Settings(late_tolerance_hours=2, pseudonymise_user_ids=False)
 GOOD = {"event_id": "e1", "user_id": "u1", "item_id": "i1", "event_type": "click",
         "ts": "2026-01-05T10:00:00Z", "device": "ios"}  # fmt: skip
 

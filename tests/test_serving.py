@@ -43,8 +43,9 @@ def publish(settings: Settings, ds: date, version: str, users: dict, items: dict
 def settings(tmp_path: Path) -> Settings:
     settings = Settings(home=tmp_path)
     items = {"i1": [1.0, 0.0], "i2": [0.0, 1.0], "i3": [0.5, 0.5]}
-    publish(settings, OLD, "v-old", {"u1": [0.0, 1.0], COLD_START_ID: [1.0, 0.0]}, items)
-    publish(settings, NEW, "v-new", {"u1": [1.0, 0.2], COLD_START_ID: [0.0, 1.0]}, items)
+    u1 = settings.stored_user_ids()("u1")  # the tables hold pseudonyms; recommend takes raw ids
+    publish(settings, OLD, "v-old", {u1: [0.0, 1.0], COLD_START_ID: [1.0, 0.0]}, items)
+    publish(settings, NEW, "v-new", {u1: [1.0, 0.2], COLD_START_ID: [0.0, 1.0]}, items)
     return settings
 
 

@@ -12,6 +12,9 @@ from datetime import date
 
 COMMIT_MARK = "graph ds="
 RANGE_MARK = " from="
+# Commits of `interest forget-user` (jobs/forget.py): restoring a graph version from before one
+# would bring the forgotten user back.
+FORGET_MARK = "forget "
 
 
 def commit_tag(first: date, last: date) -> str:

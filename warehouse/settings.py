@@ -3,12 +3,14 @@ environment variable ``INTEREST_<FIELD>`` (e.g. ``INTEREST_SESSION_GAP_MINUTES=4
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warehouse import REPO_ROOT
+from warehouse.pseudonyms import pseudonym, read_key
 
 DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "click": 2.0, "cart": 3.0, "purchase": 5.0, "rating": 0.0}
 
@@ -16,7 +18,7 @@ DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "click": 2.0, "cart": 3.0, "purchase": 5.0
 class Settings(BaseSettings):
     """Product configuration. ``rating`` events weigh their rating value, not a fixed weight."""
 
-    model_config = SettingsConfigDict(env_prefix="INTEREST_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="INTEREST_", frozen=True, env_ignore_empty=True)
 
     home: Path = Field(
         default=REPO_ROOT / "var",
@@ -69,6 +71,19 @@ class Settings(BaseSettings):
         ge=1,
         description="A raw record longer than this (bytes of its line or JSON rendering) is "
         "rejected; its quarantined raw text is cut to its first 4 KiB.",
+    )
+    pseudonymise_user_ids: bool = Field(
+        default=True,
+        description="Ingest stores a keyed hash of each user id (HMAC-SHA256), never the raw id "
+        "(warehouse/pseudonyms.py).",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None, description="The pseudonym key as text; else read from pseudonym_key_file."
+    )
+    pseudonym_key_file: Path | None = Field(
+        default=None,
+        description="File holding the pseudonym key (a mounted secret); default "
+        "<home>/secrets/pseudonym.key, made by `interest keygen`.",
     )
     late_tolerance_hours: float = Field(
         default=2.0,
@@ -148,6 +163,29 @@ class Settings(BaseSettings):
         archive = self.spark_class_archive
         extra = f"-XX:SharedArchiveFile={archive}" if archive.is_file() else ""
         return " ".join(o for o in (self.spark_driver_java_options, extra) if o)
+
+    @property
+    def pseudonym_key_path(self) -> Path:
+        return self.pseudonym_key_file or self.home / "secrets" / "pseudonym.key"
+
+    def user_id_key(self) -> bytes | None:
+        """The pseudonym key, or None when user ids are kept raw; raises PseudonymKeyError
+        when pseudonymising without a usable key."""
+        if not self.pseudonymise_user_ids:
+            return None
+        given = self.pseudonym_key.get_secret_value() if self.pseudonym_key else None
+        return read_key(given, self.pseudonym_key_path)
+
+    def stored_user_ids(self) -> Callable[[str], str]:
+        """raw id -> how the tables hold it: its pseudonym, or itself when kept raw (the key is
+        read once)."""
+        key = self.user_id_key()
+
+        def stored(raw_id: str) -> str:
+            raw_id = raw_id.strip(" ")  # as ingest trims it (Spark's trim: spaces only)
+            return pseudonym(raw_id, key) if key else raw_id
+
+        return stored
 
     @property
     def raw_dir(self) -> Path:

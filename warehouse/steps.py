@@ -17,6 +17,7 @@ from warehouse.tables import (
     GOLD_AFFINITY,
     GOLD_COOCCURRENCE,
     GOLD_SEQUENCES,
+    OPS_FORGOTTEN_USERS,
     OPS_GRAPH_LOG,
     OPS_JOB_RUNS,
     OPS_MODEL_METRICS,
@@ -76,6 +77,8 @@ PUBLISH = Step(
 )
 SPARK_STEPS: tuple[Step, ...] = (*ETL_STEPS, PUBLISH)
 RECORDED_IN = OPS_JOB_RUNS
+# Tables written by a command a person runs, not by a step of the night.
+COMMAND_WRITERS = {OPS_FORGOTTEN_USERS: "forget-user"}
 
 # Exit codes of `interest` commands that the scheduler reads.
 NOTHING_TO_TRAIN = 99  # train: no examples before the night yet (Airflow's skip code)

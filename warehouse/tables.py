@@ -31,6 +31,7 @@ OPS_JOB_RUNS = "ops.job_runs"
 OPS_GRAPH_LOG = "ops.graph_log"
 OPS_MODEL_METRICS = "ops.model_metrics"
 OPS_PUBLICATIONS = "ops.publications"
+OPS_FORGOTTEN_USERS = "ops.forgotten_users"
 SERVING_USERS = "serving.user_interest_vectors"
 SERVING_ITEMS = "serving.item_vectors"
 
@@ -49,6 +50,7 @@ TABLES = [
     OPS_GRAPH_LOG,
     OPS_MODEL_METRICS,
     OPS_PUBLICATIONS,
+    OPS_FORGOTTEN_USERS,
     SERVING_USERS,
     SERVING_ITEMS,
 ]

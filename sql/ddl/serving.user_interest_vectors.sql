@@ -2,7 +2,7 @@
 -- point), earlier days kept for rollback. Read them through serving.user_interest_vectors_current.
 -- user_idx 0 ('__cold_start__') is the fallback for users with no history (popularity-like).
 CREATE TABLE IF NOT EXISTS serving.user_interest_vectors (
-  user_id       STRING      NOT NULL COMMENT 'Raw user id (__cold_start__ for the fallback row)',
+  user_id       STRING      NOT NULL COMMENT 'User id as bronze.events holds it (pseudonym or raw id; __cold_start__ for the fallback row)',
   user_idx      INT         NOT NULL COMMENT 'silver.user_ids.user_idx (0 = cold-start fallback)',
   ds            DATE        NOT NULL COMMENT 'Day the vectors are as of (end of day)',
   model_version STRING      NOT NULL COMMENT 'Model that produced them (models/<version>/ under INTEREST_HOME)',

@@ -3,7 +3,7 @@
 -- starting within the gap of the user's last event of the previous day has continues_previous_day.
 CREATE TABLE IF NOT EXISTS silver.sessions (
   session_id             STRING  NOT NULL COMMENT 'sha256 of user_id and the first event_id',
-  user_id                STRING  NOT NULL COMMENT 'Raw user id',
+  user_id                STRING  NOT NULL COMMENT 'User id as bronze.events holds it (pseudonym or raw id)',
   session_start          TIMESTAMP NOT NULL COMMENT 'Time of the first event',
   session_end            TIMESTAMP NOT NULL COMMENT 'Time of the last event',
   n_events               INT     NOT NULL COMMENT 'Number of events (length of the arrays below)',
