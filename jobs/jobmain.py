@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 
 from pyspark.sql import SparkSession
@@ -24,9 +24,20 @@ def one_line_errors(what: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"{ERROR_MARK} {what} failed: {type(exc).__name__}: {message}", flush=True)
+        print(f"{ERROR_MARK} {what} failed: {error_summary(exc)}", flush=True)
         raise
+
+
+def error_summary(exc: BaseException) -> str:
+    """'<type>: <first line of its message>'. For an error the JVM raised through py4j, the JVM
+    exception's: py4j's own says only 'An error occurred while calling o1604.save.'."""
+    name, message = type(exc).__name__, str(exc)
+    java = getattr(exc, "java_exception", None)
+    if java is not None:
+        with suppress(Exception):  # the JVM is gone: py4j's message is all there is
+            name, message = java.getClass().getSimpleName(), str(java.getMessage() or "")
+    lines = message.strip().splitlines()
+    return f"{name}: {lines[0] if lines else ''}"
 
 
 JobRun = Callable[[SparkSession, Settings, date], dict[str, int]]
