@@ -3,7 +3,8 @@ instead of appending."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from delta.tables import DeltaTable
@@ -145,3 +146,14 @@ def count_by_day(df: DataFrame, days: Sequence[date]) -> dict[date, int]:
     """Rows per ``ds``, with 0 for the days that have none."""
     found = {r["ds"]: int(r["count"]) for r in df.groupBy("ds").count().collect()}
     return {d: found.get(d, 0) for d in days}
+
+
+@contextmanager
+def commit_metadata(spark: SparkSession, text: str) -> Iterator[None]:
+    """Delta commits made inside carry ``text`` as their userMetadata (DESCRIBE HISTORY)."""
+    key = "spark.databricks.delta.commitInfo.userMetadata"
+    spark.conf.set(key, text)
+    try:
+        yield
+    finally:
+        spark.conf.unset(key)

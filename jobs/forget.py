@@ -28,7 +28,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.catalog import register_tables
-from jobs.delta_io import delta_table
+from jobs.delta_io import commit_metadata, delta_table
 from jobs.graph import COOCCURRENCE_KEYS, cooccurrence_contributions, decayed, last_absorbed
 from jobs.jobmain import one_line_errors
 from jobs.spark import build_session
@@ -166,12 +166,8 @@ def run(spark: SparkSession, settings: Settings, raw_id: str) -> dict[str, int]:
     """Removes the user; returns the rows deleted per table (and ``user_idx``, 0 if unknown)."""
     stored_id = settings.stored_user_ids()(raw_id)
     started = removal_started(spark, settings, stored_id)
-    key = "spark.databricks.delta.commitInfo.userMetadata"
-    spark.conf.set(key, forget_tag(stored_id, started))
-    try:
+    with commit_metadata(spark, forget_tag(stored_id, started)):
         return remove(spark, settings, raw_id.strip(" "), stored_id, started)
-    finally:
-        spark.conf.unset(key)
 
 
 def remove(

@@ -47,6 +47,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.delta_io import (
+    commit_metadata,
     count_by_day,
     days_predicate,
     delta_table,
@@ -259,12 +260,8 @@ class Absorbed(NamedTuple):
 def marked_commit(spark: SparkSession, last: date, first: date | None = None) -> Iterator[None]:
     """Tag the Delta commit(s) made inside with the day(s) they absorb: the table's own history
     then says which days it holds, even when the process dies right after the commit."""
-    key = "spark.databricks.delta.commitInfo.userMetadata"
-    spark.conf.set(key, commit_tag(first or last, last))
-    try:
+    with commit_metadata(spark, commit_tag(first or last, last)):
         yield
-    finally:
-        spark.conf.unset(key)
 
 
 def last_absorbed(spark: SparkSession, settings: Settings, table: str) -> Absorbed | None:
