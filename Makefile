@@ -1,4 +1,4 @@
-.PHONY: setup test demo lint bench-etl
+.PHONY: setup test demo lint bench-etl reliability
 CONDITIONS ?= idle machine: nothing else running (say otherwise with CONDITIONS=...)
 setup:     ## venv with pinned versions + Delta jars (idempotent)
 	scripts/setup.sh
@@ -10,3 +10,5 @@ lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 bench-etl: ## 100k and 1M synthetic events a day for 10 days -> benchmarks/results/etl.json
 	scripts/setup.sh && .venv/bin/python benchmarks/etl_benchmark.py --conditions "$(CONDITIONS)"
+reliability: ## fault scenarios + bad-input corpus -> benchmarks/results/reliability.json (root)
+	scripts/setup.sh && .venv/bin/python benchmarks/reliability.py

@@ -30,12 +30,27 @@ def one_line_errors(what: str) -> Iterator[None]:
 
 def error_summary(exc: BaseException) -> str:
     """'<type>: <first line of its message>'. For an error the JVM raised through py4j, the JVM
-    exception's: py4j's own says only 'An error occurred while calling o1604.save.'."""
-    name, message = type(exc).__name__, str(exc)
+    exception's (py4j's own says only 'An error occurred while calling o1604.save.'), then its
+    root cause, which says what went wrong below Spark: 'Task failed while writing rows ...
+    (cause: IOException: No space left on device)'."""
+    summary = first_line(type(exc).__name__, str(exc))
     java = getattr(exc, "java_exception", None)
     if java is not None:
         with suppress(Exception):  # the JVM is gone: py4j's message is all there is
-            name, message = java.getClass().getSimpleName(), str(java.getMessage() or "")
+            summary = java_summary(java)
+            root = java
+            while root.getCause() is not None:
+                root = root.getCause()
+            if not root.equals(java):
+                summary += f" (cause: {java_summary(root)})"
+    return summary
+
+
+def java_summary(throwable) -> str:
+    return first_line(throwable.getClass().getSimpleName(), str(throwable.getMessage() or ""))
+
+
+def first_line(name: str, message: str) -> str:
     lines = message.strip().splitlines()
     return f"{name}: {lines[0] if lines else ''}"
 

@@ -21,6 +21,20 @@ os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pyspark.testing imports
 # User ids are pseudonymised under a key from the environment: a fresh random one per test run,
 # inherited by every process the tests start (spark-submit, Airflow tasks).
 os.environ.setdefault("INTEREST_PSEUDONYM_KEY", secrets.token_hex(32))
+# The jobs the tests launch (spark-submit from the CLI, the DAG's tasks, the fault scenarios) run
+# with the local demo's JVM options: short jobs on tiny data, where compiling costs more than it
+# saves (settings.spark_driver_java_options). The tests' own session keeps the default JVM.
+DEMO_JVM = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+os.environ.setdefault("INTEREST_SPARK_DRIVER_JAVA_OPTIONS", DEMO_JVM)
+
+
+def record_scenario(scenario: str, expected: str, happened: str, held: bool) -> None:
+    """One line of the reliability report (benchmarks/reliability.py sets where they go): a
+    fault scenario or bad-input kind, what was expected and what happened."""
+    if out := os.environ.get("INTEREST_RELIABILITY_RECORDS"):
+        line = {"scenario": scenario, "expected": expected, "happened": happened, "held": held}
+        with open(out, "a") as records:
+            records.write(json.dumps(line) + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +43,8 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     from warehouse.settings import Settings
 
     home = tmp_path_factory.mktemp("spark-home")
-    session = build_session(
-        "interest-tests", Settings(home=home, spark_shuffle_partitions=1), "local[2]"
-    )
+    settings = Settings(home=home, spark_shuffle_partitions=1, spark_driver_java_options="")
+    session = build_session("interest-tests", settings, "local[2]")
     yield session
     session.stop()
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from warehouse import REPO_ROOT
 
 
@@ -59,3 +61,17 @@ def test_spark_phases_sums_top_level_executions_by_step_and_phase(tmp_path: Path
         "graph": {"merge": 3.0, "total": 3.0},
         "(no job)": {"catalog sql": 0.5, "total": 0.5},
     }
+
+
+@pytest.mark.spark  # the scenario it runs starts a Spark session
+def test_reliability_report_collects_what_each_scenario_recorded(tmp_path: Path) -> None:
+    out = tmp_path / "reliability.json"
+    command = [sys.executable, str(REPO_ROOT / "benchmarks" / "reliability.py"), "--out", str(out),
+               "--", "tests/test_bad_inputs.py", "-k", "unknown_suffix"]  # fmt: skip
+    subprocess.run(command, check=True, cwd=REPO_ROOT, capture_output=True)
+    report = json.loads(out.read_text())
+    assert report["conditions"]["pytest_exit_status"] == 0
+    assert report["summary"] == {"scenarios": 1, "held": 1}
+    [scenario] = report["scenarios"]
+    assert scenario["scenario"] == "bad input: unknown_suffix"
+    assert "b.txt: not a raw log file" in scenario["happened"]
