@@ -4,8 +4,8 @@ by a real headless browser (Debian's Chromium through Selenium) and by the CLI:
 
 - log in, check the runs succeeded, save a screenshot of the grid (var/screenshots/);
 - the UI's Run Backfill over the finished days plus a new one runs only the new day;
-- `airflow backfill create` runs the next new day; rerunning the whole finished range through
-  it changes no table; a backfill of a day before the graph's history is refused.
+- `airflow backfill create` runs the next new day; rerunning finished nights through it changes
+  no table; a backfill of a day before the graph's history is refused.
 
 Runs after tests/test_dag_e2e.py (file order): it extends that warehouse's history.
 """
@@ -305,11 +305,11 @@ def test_cli_backfills_run_new_days_skip_finished_ones_refuse_earlier(airflow, d
     assert airflow.runs()[new_day.isoformat()]["state"] == "success"
     assert published_days(settings)[-1] == new_day
 
-    # the whole finished range again: every night is skipped before it writes anything
+    # finished nights again (the last two: each costs a scheduled run): skipped before any write
     versions = table_versions(settings)
-    airflow.backfill(finished[0], new_day, reprocess="completed")
+    airflow.backfill(finished[-1], new_day, reprocess="completed")
     airflow.wait_for_backfills(NIGHT_TIMEOUT)
-    for day in [*finished, new_day]:
+    for day in [finished[-1], new_day]:
         run = airflow.runs()[day.isoformat()]
         assert run["state"] == "success", run
         tasks = airflow.task_states(run["dag_run_id"])
