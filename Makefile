@@ -11,4 +11,4 @@ lint:
 bench-etl: ## 100k and 1M synthetic events a day for 10 days -> benchmarks/results/etl.json
 	scripts/setup.sh && .venv/bin/python benchmarks/etl_benchmark.py --conditions "$(CONDITIONS)"
 reliability: ## fault scenarios + bad-input corpus -> benchmarks/results/reliability.json (root)
-	scripts/setup.sh && .venv/bin/python benchmarks/reliability.py
+	scripts/setup.sh && .venv/bin/python benchmarks/reliability.py --conditions "$(CONDITIONS)"
