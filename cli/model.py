@@ -1,8 +1,10 @@
-"""Model commands: train, evaluate, stage, publish, report, compare and recommend. torch is
-imported only when one of them runs."""
+"""Model commands: train, evaluate, stage, publish, report, compare, recommend and the MLflow UI.
+torch is imported only when one of them runs."""
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -149,11 +151,23 @@ def rollback(ds: DsArg) -> None:
 
 
 @app.command()
-def report(ds: DsArg) -> None:
+def report(
+    ds: DsArg,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also write the night's HTML report (and the index).")
+    ] = False,
+    html_path: Annotated[
+        Path | None, typer.Option(help="Where the HTML goes (default <home>/reports/ds=D.html).")
+    ] = None,
+) -> None:
     """What night D decided, from ops.publications and ops.model_metrics (exit 3 if refused)."""
     settings = settings_or_fail()
     day = parse_day(ds, "--ds")
     try:
+        if html or html_path:  # also for a night that decided nothing (it trained nothing)
+            from reports.page import write_report
+
+            console.print(f"report: {write_report(settings, day, html_path)}")
         night = night_report(settings, day)
     except TableNotReady as exc:
         raise fail(str(exc)) from None
@@ -210,3 +224,18 @@ def recommend(
     console.print(
         render(f"user {user_id}: top {k} ({ds}, {version})", ["rank", "item_id", "score"], rows)
     )
+
+
+@app.command("mlflow-ui")
+def mlflow_ui(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 5000,
+) -> None:
+    """The MLflow UI over the tracked training runs, on http://127.0.0.1:PORT (Ctrl-C stops)."""
+    settings = settings_or_fail()
+    if settings.mlflow_tracking_uri is None:
+        settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    mlflow = Path(sys.executable).parent / "mlflow"
+    console.print(f"MLflow UI on http://127.0.0.1:{port} over {settings.tracking_uri}")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.execv(mlflow, [str(mlflow), "ui", "--backend-store-uri", settings.tracking_uri,
+                      "--host", "127.0.0.1", "--port", str(port)])  # fmt: skip

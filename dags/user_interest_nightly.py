@@ -31,7 +31,7 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TriggerRule, chain, task
 
 from warehouse.steps import ETL_STEPS, NOTHING_TO_TRAIN, PUBLISH, Step
 
@@ -172,19 +172,29 @@ def check_day_order(ds: str | None = None) -> str:
     return night.reason
 
 
-@task
+# After the publish job, or after the ETL when nothing was trained (a warehouse's first night):
+# every night that ran gets its report; a skipped night (already done) does not.
+@task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 def report(ds: str | None = None) -> str:
-    """Logs the night's decision and next-day metrics beside the baselines; fails the run when
-    the gate refused the model (the previous vectors stay served)."""
+    """Logs the night's decision and next-day metrics beside the baselines and writes the night's
+    HTML report (<home>/reports/ds=D.html, and the index); fails the run when the gate refused
+    the model (the previous vectors stay served)."""
     from datetime import date
 
     from airflow.sdk.exceptions import AirflowFailException
 
+    from reports.page import write_report
+    from warehouse.lake import TableNotReady
     from warehouse.night_report import night_report
     from warehouse.settings import Settings
 
-    night = night_report(Settings(), date.fromisoformat(ds))
-    text = "\n".join(night.lines())
+    settings, day = Settings(), date.fromisoformat(ds)
+    written = f"report: {write_report(settings, day)}"
+    try:
+        night = night_report(settings, day)
+    except TableNotReady:  # nothing was trained (a warehouse's first night): the ETL's report
+        return written
+    text = "\n".join([*night.lines(), written])
     logging.getLogger(__name__).info("%s", text)
     if not night.published:
         raise AirflowFailException(f"vectors not published for {ds}: {night.reason}")
@@ -236,6 +246,7 @@ with DAG(
     )
     # a night whose model was refused or failed holds no later night
     publish = spark_step(PUBLISH, in_day_order=False)
+    night_report = report()
     chain(
         wait_for_raw_data(),
         check_day_order(),
@@ -243,5 +254,6 @@ with DAG(
         train_step(),
         evaluate_and_gate,
         publish,
-        report(),
+        night_report,
     )
+    spark_steps[-1] >> night_report

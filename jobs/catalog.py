@@ -2,7 +2,9 @@
 
 Delta checks an existing table against its DDL, comments included; when it refuses, the table is
 checked again by columns, types, nullability and partitioning only, so that a reworded column
-comment does not stop every job on every warehouse made before it.
+comment does not stop every job on every warehouse made before it. A nullable column the DDL has
+gained since the table was made is added to it by the first job that writes (old rows read it as
+null), so that upgrading the product needs no migration step.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from delta.tables import DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StructField, StructType
 
 from warehouse.settings import Settings
 from warehouse.tables import (
@@ -54,13 +56,29 @@ def contract_drift(
     return drift
 
 
+def added_columns(declared: StructType, existing: StructType) -> list[StructField]:
+    """Nullable columns of the DDL that the table does not have yet (added on upgrade)."""
+    return [f for f in declared if f.nullable and f.name not in existing.fieldNames()]
+
+
+def column_ddl(field: StructField) -> str:
+    comment = field.metadata.get("comment")
+    return f"{field.name} {field.dataType.simpleString()}" + (
+        f" COMMENT '{quoted(comment)}'" if comment else ""
+    )
+
+
+def quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
 def comment_drift(declared: StructType, existing: StructType) -> dict[str, str]:
     """Column -> the comment its DDL declares, for columns whose comment on disk differs."""
     found = {f.name: f.metadata.get("comment") for f in existing}
     return {
         f.name: f.metadata["comment"]
         for f in declared
-        if "comment" in f.metadata and found.get(f.name) != f.metadata["comment"]
+        if f.name in found and "comment" in f.metadata and found[f.name] != f.metadata["comment"]
     }
 
 
@@ -74,16 +92,23 @@ def register_existing(
     spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
     declared, existing = declared_schema(name), spark.table(name).schema
     partitioned = DeltaTable.forPath(spark, location).detail().first()["partitionColumns"]
-    drift = contract_drift(declared, declared_partitioning(name), existing, list(partitioned))
+    added = added_columns(declared, existing)
+    drift = contract_drift(
+        StructType([f for f in declared if f not in added]),
+        declared_partitioning(name),
+        existing,
+        list(partitioned),
+    )
     if drift:
         raise TableContractError(
             f"{name} at {location} does not match {ddl_path(name).name}: {'; '.join(drift)}"
         )
     if not sync_comments:
-        return
+        return  # readers see the table as it is, without the columns a writer will add
+    if added:
+        spark.sql(f"ALTER TABLE {name} ADD COLUMNS ({', '.join(column_ddl(f) for f in added)})")
     for column, comment in comment_drift(declared, existing).items():
-        quoted = comment.replace("\\", "\\\\").replace("'", "\\'")
-        spark.sql(f"ALTER TABLE {name} ALTER COLUMN {column} COMMENT '{quoted}'")
+        spark.sql(f"ALTER TABLE {name} ALTER COLUMN {column} COMMENT '{quoted(comment)}'")
 
 
 def register_tables(spark: SparkSession, settings: Settings, sync_comments: bool = False) -> None:

@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import NamedTuple
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.delta_io import (
@@ -190,7 +190,11 @@ def capped_updates(
 
 # ---- the tables after a day ----------------------------------------------------------------
 def affinity_after(
-    current: DataFrame, contributions: DataFrame, as_of: date, settings: Settings
+    current: DataFrame,
+    contributions: DataFrame,
+    as_of: date,
+    settings: Settings,
+    pruned: Observation | None = None,
 ) -> DataFrame:
     """The whole user-item table after absorbing ``contributions`` (from ``absorb_days``) as of
     ``as_of``: a touched edge is decayed to its contribution's day and summed with it, an
@@ -206,11 +210,15 @@ def affinity_after(
         F.greatest("t.last_ts", "s.last_ts").alias("last_ts"),
         stamp.alias("updated_ds"),
     )
-    return rows.where(~fades(F.col("weight"), F.col("updated_ds"), as_of, settings))
+    return unfaded(rows, as_of, settings, pruned)
 
 
 def cooccurrence_after(
-    current: DataFrame, contributions: DataFrame, as_of: date, settings: Settings
+    current: DataFrame,
+    contributions: DataFrame,
+    as_of: date,
+    settings: Settings,
+    pruned: Observation | None = None,
 ) -> DataFrame:
     """The whole co-occurrence table after absorbing ``contributions`` as of ``as_of``: each
     touched item's neighbourhood is replaced by its capped update (``capped_updates``), the other
@@ -221,7 +229,17 @@ def cooccurrence_after(
     touched = contributions.select("item_idx").distinct()
     untouched = current.join(touched, "item_idx", "left_anti")
     rows = untouched.unionByName(updates.where("_keep").drop("_keep"))
-    return rows.where(~fades(F.col("weight"), F.col("updated_ds"), as_of, settings))
+    return unfaded(rows, as_of, settings, pruned)
+
+
+def unfaded(
+    rows: DataFrame, as_of: date, settings: Settings, pruned: Observation | None
+) -> DataFrame:
+    """The edges that do not fade as of ``as_of``; ``pruned`` counts the others as they go."""
+    fading = fades(F.col("weight"), F.col("updated_ds"), as_of, settings)
+    if pruned is not None:
+        rows = rows.observe(pruned, F.count_if(fading).alias("pruned"))
+    return rows.where(~fading)
 
 
 def fades(weight: Column, updated_ds: Column, as_of: date, settings: Settings) -> Column:
@@ -237,14 +255,15 @@ def update(
     spark: SparkSession,
     settings: Settings,
     table: str,
-    after: Callable[[DataFrame, DataFrame, date, Settings], DataFrame],
+    after: Callable[[DataFrame, DataFrame, date, Settings, Observation], DataFrame],
     contributions: DataFrame,
     as_of: date,
-) -> int:
+) -> dict[str, int]:
     """Replace ``table`` with ``after(table, contributions, as_of)`` in one Delta commit, which
-    reads the version it replaces; returns the table's rows."""
-    current = spark.table(table)
-    return overwrite_table(after(current, contributions, as_of, settings), table, settings)
+    reads the version it replaces; returns the table's rows and the edges pruned (faded)."""
+    pruned = Observation(f"pruned from {table}")
+    rows = after(spark.table(table), contributions, as_of, settings, pruned)
+    return {"rows": overwrite_table(rows, table, settings), "pruned": pruned.get["pruned"]}
 
 
 # ---- idempotence ----------------------------------------------------------------------------
@@ -339,7 +358,8 @@ def log_versions(
 
 def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict[date, dict]:
     """Absorb ``days`` (sorted) in one commit per table. The counts per day are the edges the
-    day touched; the tables' row counts are known for the last day only (``<table>.rows``)."""
+    day touched; the tables' row counts and the edges pruned as they faded are known for the last
+    day only (``<table>.rows``, ``<table>.pruned``)."""
     first, last = days[0], days[-1]
     events = read_days(spark, BRONZE_EVENTS, days)
     sessions = read_days(spark, SILVER_SESSIONS, days)
@@ -371,11 +391,11 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
             else daily.withColumnRenamed("ds", "updated_ds")  # one day: absorbed as it is
         )
         with marked_commit(spark, last, first):
-            rows = update(spark, settings, table, after, absorbed, last)
+            sizes = update(spark, settings, table, after, absorbed, last)
         short = table.split(".")[1]
         for d, n in count_by_day(daily, days).items():
             counts[d][f"{short}.touched"] = n
-        counts[last][f"{short}.rows"] = rows
+        counts[last].update({f"{short}.{k}": n for k, n in sizes.items()})
     log_versions(spark, settings, last, versions_before)
     return counts
 

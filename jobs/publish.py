@@ -30,7 +30,7 @@ from warehouse.tables import (
 )
 
 
-def with_user_ids(users: DataFrame, user_ids: DataFrame, ds: date, version: str) -> DataFrame:
+def with_user_ids(users: DataFrame, user_ids: DataFrame, ds: date, manifest: Manifest) -> DataFrame:
     """Staged user vectors with their raw ids; user_idx 0 is the cold-start row."""
     return users.join(user_ids.select("user_idx", "user_id"), "user_idx", "left").select(
         F.coalesce("user_id", F.when(F.col("user_idx") == 0, F.lit(COLD_START_ID))).alias(
@@ -38,23 +38,25 @@ def with_user_ids(users: DataFrame, user_ids: DataFrame, ds: date, version: str)
         ),
         "user_idx",
         F.lit(ds).alias("ds"),
-        F.lit(version).alias("model_version"),
+        F.lit(manifest.model_version).alias("model_version"),
         "fused",
         "long_term",
         "short_term",
         "gate",
         F.current_timestamp().alias("updated_at"),
+        F.lit(manifest.mlflow_run_id).cast("string").alias("mlflow_run_id"),
     )
 
 
-def with_item_ids(items: DataFrame, item_ids: DataFrame, ds: date, version: str) -> DataFrame:
+def with_item_ids(items: DataFrame, item_ids: DataFrame, ds: date, manifest: Manifest) -> DataFrame:
     return items.join(item_ids.select("item_idx", "item_id"), "item_idx", "left").select(
         "item_id",
         "item_idx",
         F.lit(ds).alias("ds"),
-        F.lit(version).alias("model_version"),
+        F.lit(manifest.model_version).alias("model_version"),
         "vector",
         F.current_timestamp().alias("updated_at"),
+        F.lit(manifest.mlflow_run_id).cast("string").alias("mlflow_run_id"),
     )
 
 
@@ -79,28 +81,32 @@ def publication_row(spark: SparkSession, manifest: Manifest, ds: date, users: in
         "ds date, model_version string, decision string, reason string, candidate_ndcg10 double, "
         "previous_version string, previous_ndcg10 double, users bigint"
     )
-    return spark.createDataFrame([row], schema).withColumn("decided_at", F.current_timestamp())
+    return spark.createDataFrame([row], schema).select(
+        "*",
+        F.current_timestamp().alias("decided_at"),
+        F.lit(manifest.mlflow_run_id).cast("string").alias("mlflow_run_id"),
+    )
 
 
 def write_items(
-    spark: SparkSession, settings: Settings, stage: Path, ds: date, version: str
+    spark: SparkSession, settings: Settings, stage: Path, ds: date, manifest: Manifest
 ) -> int:
     items = with_item_ids(
-        spark.read.parquet(str(stage / "items.parquet")), spark.table(SILVER_ITEM_IDS), ds, version
+        spark.read.parquet(str(stage / "items.parquet")), spark.table(SILVER_ITEM_IDS), ds, manifest
     )
     missing = items.where(F.col("item_id").isNull()).count()
     if missing:
         raise StageError(f"{missing} staged items have no id in {SILVER_ITEM_IDS}")
-    where = f"ds = DATE'{ds}' AND model_version = '{version}'"
+    where = f"ds = DATE'{ds}' AND model_version = '{manifest.model_version}'"
     replace_where(items, SERVING_ITEMS, where, settings)
     return spark.table(SERVING_ITEMS).where(where).count()
 
 
 def write_users(
-    spark: SparkSession, settings: Settings, stage: Path, ds: date, version: str
+    spark: SparkSession, settings: Settings, stage: Path, ds: date, manifest: Manifest
 ) -> int:
     staged = spark.read.parquet(str(stage / "users.parquet"))
-    users = with_user_ids(staged, spark.table(SILVER_USER_IDS), ds, version)
+    users = with_user_ids(staged, spark.table(SILVER_USER_IDS), ds, manifest)
     missing = users.where(F.col("user_id").isNull()).count()
     if missing:
         raise StageError(f"{missing} staged users have no id in {SILVER_USER_IDS}")
@@ -119,8 +125,8 @@ def run(spark: SparkSession, settings: Settings, ds: date) -> dict[str, int]:
                   f"ds = DATE'{ds}' AND model_version = '{version}'", settings)  # fmt: skip
     counts = {"metrics": len(manifest.metrics), "items": 0, "users": 0}
     if manifest.published:
-        counts["items"] = write_items(spark, settings, stage, ds, version)
-        counts["users"] = write_users(spark, settings, stage, ds, version)
+        counts["items"] = write_items(spark, settings, stage, ds, manifest)
+        counts["users"] = write_users(spark, settings, stage, ds, manifest)
     overwrite_day(publication_row(spark, manifest, ds, counts["users"]), OPS_PUBLICATIONS, ds,
                   settings)  # fmt: skip
     return counts

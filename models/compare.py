@@ -13,6 +13,7 @@ import torch
 from models.baselines import ItemKNN, Popularity
 from models.protocol_a import ProtocolA, build_protocol_a, last_state_day
 from models.ranking import model_scorer
+from models.tracking import PROTOCOL_A, log_evaluation, log_training
 from models.train import FitResult, build_model, fit, pick_device
 from models.train_config import TrainConfig
 from models.training_data import load_train_data
@@ -73,6 +74,9 @@ def compare(
             result, test = train_and_test(
                 seeded, data, protocol, run_dir, show_progress, settings.train_threads
             )
+            run_id = log_training(settings, PROTOCOL_A, run_dir.name, seeded, result, run_dir,
+                                  params={"held_out": held_out.name, "as_of": as_of})  # fmt: skip
+            log_evaluation(settings, run_id, ((name, m, v) for m, v in test.items()))
             add(name, test, result.train_s)
             valid.setdefault(name, []).append(
                 {"seed": seed, "best_epoch": result.best_epoch, **result.best_valid,

@@ -1,5 +1,6 @@
 """A forgotten user's traces in model files (the tables are jobs/forget.py's): their embedding row
-in every model's weights is zeroed, every resume checkpoint (which holds it again, with the
+in every model's weights (and the copies tracked runs keep in the warehouse's MLflow store) is
+zeroed, every resume checkpoint (which holds it again, with the
 optimiser's moments of it) is deleted, and their row leaves every publish stage."""
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def zero_user_row(weights: dict[str, torch.Tensor], user_idx: int) -> bool:
 def forget_in_models(settings: Settings, user_idx: int) -> dict[str, int]:
     """Counts of the model files changed: weights zeroed, checkpoints deleted, stages cut."""
     counts = {"weights": 0, "checkpoints_deleted": 0, "stages": 0}
-    for best in sorted(settings.models_dir.glob("*/best.pt")):
+    # The models' weights, and their copies in the warehouse's MLflow store (models/tracking.py)
+    copies = settings.mlflow_dir.glob("artifacts/**/model/best.pt")
+    for best in sorted([*settings.models_dir.glob("*/best.pt"), *copies]):
         weights = torch.load(best, map_location="cpu")
         if zero_user_row(weights, user_idx):
             save_atomic(weights, best)

@@ -24,6 +24,7 @@ from models.baselines import ItemKNN, Popularity
 from models.distributed import fit_parallel
 from models.next_day import NextDay
 from models.ranking import model_scorer
+from models.tracking import NIGHTLY, log_evaluation, log_training
 from models.train import FitResult, TrainData, build_model, pick_device, warm_start
 from models.train_config import TrainConfig
 from models.training_data import load_train_data
@@ -66,6 +67,12 @@ def last_published(settings: Settings, before: date) -> str | None:
     return versions[-1] if versions else None
 
 
+def trained_run_id(settings: Settings, version: str) -> str | None:
+    """The MLflow run that trained a model version (None when it was not tracked)."""
+    meta = model_dir(settings, version) / "train.json"
+    return json.loads(meta.read_text()).get("mlflow_run_id") if meta.exists() else None
+
+
 def load_model(settings: Settings, version: str, data: TrainData) -> torch.nn.Module:
     """A saved model, grown to today's id tables (new rows stay freshly initialised, from the
     model's seed: evaluating it twice gives the same metrics, so a rerun gates the same way)."""
@@ -98,10 +105,18 @@ def train(
         config, data, valid.validate, folder, processes, initial=initial,
         threads=settings.train_threads,
     )  # fmt: skip
-    meta = {"ds": ds.isoformat(), "warm_start": previous if initial else None,
+    run_id = log_training(
+        settings, NIGHTLY, version, config, result, folder,
+        params={"ds": ds, "train_days": settings.train_days, "processes": processes,
+                "warm_start": previous if initial else None, "sequences": data.files.rows,
+                "targets": data.files.targets},
+        tags={"model_version": version, "ds": ds.isoformat()},
+    )  # fmt: skip
+    meta = {"ds": ds.isoformat(), "mlflow_run_id": run_id,
+            "warm_start": previous if initial else None,
             "best_epoch": result.best_epoch, "valid": result.best_valid, "train_s": result.train_s,
             "targets_per_s": result.targets_per_s, "sequences": data.files.rows,
-            "targets": data.files.targets}  # fmt: skip
+            "targets": data.files.targets, "history": result.history}  # fmt: skip
     (folder / "train.json").write_text(json.dumps(meta, indent=2))
     return version, result
 
@@ -171,9 +186,14 @@ def stage(settings: Settings, ds: date, version: str, evaluation: Evaluation) ->
         )
         pq.write_table(vectors.users, folder / "users.parquet")
         pq.write_table(vectors.items, folder / "items.parquet")
+    decision = Decision.PUBLISHED if publish else Decision.REFUSED
+    run_id = trained_run_id(settings, version)
+    log_evaluation(settings, run_id, ((m.model, m.metric, m.value) for m in evaluation.metrics),
+                   decision=str(decision), reason=reason)  # fmt: skip
     manifest = Manifest(
         model_version=version,
-        decision=Decision.PUBLISHED if publish else Decision.REFUSED,
+        mlflow_run_id=run_id,
+        decision=decision,
         reason=reason,
         candidate_ndcg10=evaluation.candidate_ndcg10,
         previous_version=evaluation.previous_version,

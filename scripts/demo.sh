@@ -53,5 +53,7 @@ Query the tables by name (the same INTEREST_HOME):
   .venv/bin/interest sql top_items_long_term
   .venv/bin/interest sql "SELECT ds, decision, reason FROM ops.publications ORDER BY ds"
   .venv/bin/interest recommend <user_id>
+Each night's report (plots, no network needed): $INTEREST_HOME/reports/index.html
+Training runs in MLflow: .venv/bin/interest mlflow-ui  (http://127.0.0.1:5000)
 Open the Airflow UI with these runs: scripts/airflow-ui.sh  (http://127.0.0.1:8080)
 MSG

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import pendulum
 import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -182,8 +181,16 @@ class DagNights:
 
 
 def run_night(dag, day: date):
-    """One real DAG run (``dag.test()``) for ``day``: its state and each task's state."""
-    run = dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC"))
+    """One real DAG run for ``day``, as the demo runs it (scripts/run_nights.py: ``dag.test()``):
+    its state and each task's state."""
+    from warehouse import REPO_ROOT
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        import run_nights
+    finally:
+        sys.path.remove(str(REPO_ROOT / "scripts"))
+    run = run_nights.run_night(dag, day)
     return run.state, {ti.task_id: ti.state for ti in run.get_task_instances()}
 
 

@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,7 @@ from warehouse import REPO_ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 SCREENSHOT = REPO_ROOT / "var" / "screenshots" / "airflow-grid.png"
+REPORT_SCREENSHOT = SCREENSHOT.with_name("night-report.png")
 DAG_ID = "user_interest_nightly"
 NIGHT_TIMEOUT = 20 * 60  # a tiny night through the scheduler, one JVM per Spark step, 2 cores
 
@@ -224,12 +225,47 @@ def test_ui_shows_the_successful_nights(airflow, browser) -> None:
     assert {day: run["state"] for day, run in runs.items()} == {
         d.isoformat(): "success" for d in DAG_DAYS
     }
+    for day, run in runs.items():  # dated when they ran, not at their logical dates
+        took = datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])
+        assert timedelta(0) < took < timedelta(hours=1), (day, run["start_date"], run["end_date"])
 
     browser.get(f"{airflow.url}/dags/{DAG_ID}")
     wait.until(ec.presence_of_element_located((By.XPATH, f"//*[contains(text(), '{DAG_ID}')]")))
     time.sleep(3)  # let the grid draw its bars
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
+
+
+REPORT_SECTIONS = ["decision", "reconciliation", "sessions", "graph", "training", "models", "gate",
+                   "movement", "top-items"]  # fmt: skip
+REPORT_PLOTS = ["rejected", "sessions", "graph-size", "ids", "graph-churn", "training", "ndcg",
+                "gate", "movement"]  # fmt: skip
+
+
+def test_each_night_has_a_report_that_opens_in_a_browser(browser, dag_nights) -> None:
+    """The DAG's report task wrote one self-contained page per night and an index; the last
+    night's shows every section and plot (the first night trained nothing: its page says so)."""
+    from selenium.webdriver.common.by import By
+
+    reports = dag_nights.settings.reports_dir
+    assert sorted(p.name for p in reports.glob("ds=*.html")) == [f"ds={d}.html" for d in DAG_DAYS]
+    browser.get((reports / "index.html").as_uri())
+    rows = browser.find_elements(By.CSS_SELECTOR, "#nights tr td:nth-child(2)")
+    assert [r.text for r in rows] == ["published", "published", "no model"]
+
+    browser.get((reports / f"ds={DAG_DAYS[-1]}.html").as_uri())
+    assert browser.find_element(By.CSS_SELECTOR, ".banner").text.startswith("PUBLISHED: ")
+    for section in REPORT_SECTIONS:
+        assert browser.find_element(By.ID, section).is_displayed(), section
+    for plot in REPORT_PLOTS:
+        svg = browser.find_element(By.CSS_SELECTOR, f"#plot-{plot} svg")
+        assert svg.size["height"] > 50 and svg.size["width"] > 100, plot
+    assert not browser.find_elements(By.CSS_SELECTOR, "script, link, img[src^='http']")
+    REPORT_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(REPORT_SCREENSHOT))
+
+    browser.get((reports / f"ds={DAG_DAYS[0]}.html").as_uri())
+    assert browser.find_element(By.CSS_SELECTOR, ".banner").text.startswith("NO MODEL: ")
 
 
 def test_ui_run_backfill_runs_only_the_missing_day(airflow, browser, dag_nights) -> None:

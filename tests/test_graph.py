@@ -96,7 +96,10 @@ def test_update_decays_adds_and_prunes(spark, make_warehouse) -> None:
     )
     update(spark, settings, GOLD_AFFINITY, affinity_after, day1, date(2026, 1, 1))
     day3 = spark.createDataFrame([(1, 2, 1.0, 1, datetime(2026, 1, 3), d3)], schema)
-    update(spark, settings, GOLD_AFFINITY, affinity_after, day3, date(2026, 1, 3))
+    assert update(spark, settings, GOLD_AFFINITY, affinity_after, day3, date(2026, 1, 3)) == {
+        "rows": 2,
+        "pruned": 0,
+    }
     rows = {r["item_idx"]: r for r in spark.table(GOLD_AFFINITY).collect()}
     # item 1: 1.0 * 2^-2 = 0.25 >= 0.2, kept untouched (lazy decay: still 1.0 as of 2026-01-01)
     assert (rows[1]["weight"], rows[1]["updated_ds"]) == (1.0, date(2026, 1, 1))
@@ -106,8 +109,10 @@ def test_update_decays_adds_and_prunes(spark, make_warehouse) -> None:
         2,
         date(2026, 1, 3),
     )
-    update(spark, settings, GOLD_AFFINITY, affinity_after, day3.where("false"), date(2026, 1, 4))
+    nothing = day3.where("false")
+    sizes = update(spark, settings, GOLD_AFFINITY, affinity_after, nothing, date(2026, 1, 4))
     # item 1 now decays to 0.125 < 0.2: pruned; item 2 (2.0 * 0.5 = 1.0) stays
+    assert sizes == {"rows": 1, "pruned": 1}
     assert sorted(r["item_idx"] for r in spark.table(GOLD_AFFINITY).collect()) == [2]
 
 

@@ -22,7 +22,10 @@ from jobs import forget, graph, ingest
 from jobs.pipeline import run_bulk
 from jobs.pseudonymise import keyed_hash, with_key, without_key
 from jobs.synthetic import SyntheticSpec, generate
+from models import tracking
 from models.forget import forget_in_models
+from models.train import FitResult
+from models.train_config import TrainConfig
 from warehouse.pseudonyms import PseudonymKeyError, hmac_pads, pseudonym, write_new_key
 from warehouse.settings import Settings
 from warehouse.steps import parse_steps
@@ -162,7 +165,7 @@ def publish_user_rows(spark, settings: Settings, ds: date) -> None:
     users = spark.table(SILVER_USER_IDS).select(
         "user_id", "user_idx", F.lit(ds).alias("ds"), F.lit("v1").alias("model_version"),
         *[F.array(F.lit(1.0)).alias(c) for c in ("fused", "long_term", "short_term", "gate")],
-        F.current_timestamp().alias("updated_at"),
+        F.current_timestamp().alias("updated_at"), F.lit("run1").alias("mlflow_run_id"),
     )  # fmt: skip
     users = users.select([F.col(f.name).cast(f.dataType) for f in schema])
     users.write.format("delta").mode("append").save(settings.table_path(SERVING_USERS).as_posix())
@@ -174,6 +177,9 @@ def model_files(settings: Settings, num_users: int) -> Path:
     weights = {"long_term.user_embedding.weight": torch.ones(num_users, 4)}
     torch.save(weights, folder / "best.pt")
     torch.save({"model": weights}, folder / "last.pt")
+    (folder / "config.json").write_text(TrainConfig().model_dump_json())
+    done = FitResult(best_epoch=1, best_valid={}, epochs=1, train_s=1.0, targets_per_s=1.0)
+    assert tracking.log_training(settings, tracking.NIGHTLY, "v1", TrainConfig(), done, folder)
     stage = settings.publish_stage_dir(DAYS[-1].isoformat())
     stage.mkdir(parents=True)
     pq.write_table(spark_free_users(num_users), stage / "users.parquet")
@@ -224,7 +230,8 @@ def test_forget_user_removes_them_everywhere_and_for_good(spark, make_warehouse,
     # What `interest forget-user u7 --purge-now` runs (its spark-submit: test_cli's kind).
     assert forget.run(spark, settings, user)["user_idx"] == idx
     forget.purge(spark, settings)
-    assert forget_in_models(settings, idx) == {"weights": 1, "checkpoints_deleted": 1, "stages": 1}
+    # the model's weights and their copy in the MLflow store
+    assert forget_in_models(settings, idx) == {"weights": 2, "checkpoints_deleted": 1, "stages": 1}
 
     assert cooccurrence_by_item(spark) == expected  # as if they had never been there
     assert files_holding(settings, stored) == []  # no version of any table, after the purge
@@ -232,8 +239,9 @@ def test_forget_user_removes_them_everywhere_and_for_good(spark, make_warehouse,
     assert spark.table(SILVER_USER_IDS).where(F.col("user_idx") == idx).first()["user_id"] == (
         f"forgotten:{idx}"
     )
-    weights = torch.load(model_folder / "best.pt")["long_term.user_embedding.weight"]
-    assert weights[idx].abs().sum() == 0 and weights[idx - 1].abs().sum() > 0
+    for best in [model_folder / "best.pt", *settings.mlflow_dir.rglob("best.pt")]:
+        weights = torch.load(best)["long_term.user_embedding.weight"]
+        assert weights[idx].abs().sum() == 0 and weights[idx - 1].abs().sum() > 0
     assert not (model_folder / "last.pt").exists()
     staged = pq.read_table(settings.publish_stage_dir(DAYS[-1].isoformat()) / "users.parquet")
     assert idx not in staged["user_idx"].to_pylist()

@@ -90,3 +90,33 @@ def test_a_table_whose_columns_differ_from_its_ddl_is_refused(spark, make_wareho
         "match ops.publications.sql: reviewer: declared absent, found string"
     )
     assert table_versions(settings)[OPS_PUBLICATIONS] == before
+
+
+def test_a_nullable_column_the_ddl_gained_is_added_by_the_first_writing_job(
+    spark, make_warehouse, tmp_path
+) -> None:
+    from datetime import date, datetime
+
+    from warehouse.settings import Settings
+
+    # ops.publications as a warehouse made before its DDL gained mlflow_run_id holds it
+    settings = Settings(home=tmp_path / "earlier", spark_shuffle_partitions=1)
+    earlier = StructType(
+        [f for f in declared_schema(OPS_PUBLICATIONS) if f.name != "mlflow_run_id"]
+    )
+    row = (date(2026, 1, 2), "v1", "published", "first", 0.1, None, None, 5, datetime(2026, 1, 3))
+    location = settings.table_path(OPS_PUBLICATIONS).as_posix()
+    DeltaTable.create(spark).location(location).addColumns(earlier).execute()
+    spark.createDataFrame([row], earlier).write.format("delta").mode("append").save(location)
+    make_warehouse(settings.home)  # a reader: the table stays as it is
+    assert "mlflow_run_id" not in spark.table(OPS_PUBLICATIONS).columns
+    before = table_versions(settings)[OPS_PUBLICATIONS]
+
+    register(spark, settings, sync_comments=True)  # a nightly job
+    assert spark.table(OPS_PUBLICATIONS).select("model_version", "mlflow_run_id").collect() == [
+        ("v1", None)
+    ]
+    assert column_comment(spark, OPS_PUBLICATIONS, "mlflow_run_id").startswith("MLflow run")
+    assert table_versions(settings)[OPS_PUBLICATIONS] == before + 1
+    register(spark, settings, sync_comments=True)  # the next night: nothing to change
+    assert table_versions(settings)[OPS_PUBLICATIONS] == before + 1

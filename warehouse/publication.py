@@ -46,6 +46,7 @@ class Manifest(BaseModel):
     """What a night's gate decided, staged for the publish job."""
 
     model_version: str
+    mlflow_run_id: str | None = None  # the run that trained it (models/tracking.py)
     decision: Decision
     reason: str
     candidate_ndcg10: float

@@ -142,6 +142,17 @@ class Settings(BaseSettings):
         gt=0,
         description="A user with no event this recent has no short-term part (gate 0).",
     )
+    track_runs: bool = Field(
+        default=True,
+        description="Log every training run to MLflow (parameters, per-epoch metrics, the "
+        "evaluation, the model files); the published vectors carry its run id.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="Where training runs are tracked: any MLflow tracking URI (a server, a "
+        "database); default a SQLite store under the warehouse, <home>/mlflow/mlflow.db, with "
+        "artifacts in <home>/mlflow/artifacts.",
+    )
     publish_margin: float = Field(
         default=0.05,
         ge=0,
@@ -207,6 +218,20 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Trained models, one folder per model version."""
         return self.home / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        """The nightly HTML reports (``interest report --html``), one per night, and an index."""
+        return self.home / "reports"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        """The warehouse's own MLflow store (when no tracking URI is configured)."""
+        return self.home / "mlflow"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     def publish_stage_dir(self, ds: str) -> Path:
         """What a night's publish job loads: vectors, metrics and the gate's decision."""

@@ -8,6 +8,7 @@ CREATE TABLE IF NOT EXISTS ops.publications (
   previous_version STRING             COMMENT 'Last published model (null on the first night)',
   previous_ndcg10  DOUBLE             COMMENT 'Its NDCG@10 on the same split',
   users            BIGINT    NOT NULL COMMENT 'User rows published (0 when refused)',
-  decided_at       TIMESTAMP NOT NULL COMMENT 'When decided'
+  decided_at       TIMESTAMP NOT NULL COMMENT 'When decided',
+  mlflow_run_id    STRING             COMMENT 'MLflow run that trained the model (null when not tracked: models/tracking.py)'
 ) USING DELTA
 LOCATION '{location}'

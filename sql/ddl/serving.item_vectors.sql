@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS serving.item_vectors (
   ds            DATE         NOT NULL COMMENT 'Day the vectors are as of',
   model_version STRING       NOT NULL COMMENT 'Model that produced them',
   vector        ARRAY<FLOAT> NOT NULL COMMENT 'Item vector',
-  updated_at    TIMESTAMP    NOT NULL COMMENT 'When the rows were written'
+  updated_at    TIMESTAMP    NOT NULL COMMENT 'When the rows were written',
+  mlflow_run_id STRING                COMMENT 'MLflow run that trained the model (null when not tracked)'
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'

@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS serving.user_interest_vectors (
   long_term     ARRAY<FLOAT> NOT NULL COMMENT 'LightGCN vector over the decayed co-interaction graph',
   short_term    ARRAY<FLOAT> NOT NULL COMMENT 'LSTM vector over the last L events (zeros without a recent session)',
   gate          ARRAY<FLOAT> NOT NULL COMMENT 'Per dimension, the share of short_term in fused (0 = long-term only)',
-  updated_at    TIMESTAMP   NOT NULL COMMENT 'When the partition was published'
+  updated_at    TIMESTAMP   NOT NULL COMMENT 'When the partition was published',
+  mlflow_run_id STRING               COMMENT 'MLflow run that trained the model (null when not tracked)'
 ) USING DELTA
 PARTITIONED BY (ds)
 LOCATION '{location}'
