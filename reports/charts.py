@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import matplotlib
 
@@ -47,8 +47,10 @@ def lines_over_nights(
 
 def by_night(ax, nights: Sequence[date]) -> None:
     """An x axis of whole nights, month-day labels, the same span on every plot."""
-    half = timedelta(hours=12)
-    ax.set_xlim(nights[0] - half, nights[-1] + half)
+    half = timedelta(hours=12)  # a date minus 12 hours is the same date: take midnights
+    ax.set_xlim(
+        datetime.combine(nights[0], time()) - half, datetime.combine(nights[-1], time()) + half
+    )
     ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, len(nights) // 10)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
 

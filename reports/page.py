@@ -89,14 +89,14 @@ def plots(data: NightData) -> dict[str, str]:
                            "item-item touched": "item_cooccurrence.touched",
                            "item-item pruned": "item_cooccurrence.pruned"}), ",.0f",
         ),
-        "ndcg": charts.lines_over_nights(
-            "next-day test NDCG@10", nights,
-            {m: data.ndcg10[m] for m in NDCG_MODELS if m in data.ndcg10}, ".4f",
-        ),
+        "ndcg": "",
         "training": "",
         "gate": "",
         "movement": "",
     }  # fmt: skip
+    if data.ndcg10:
+        ndcg = {m: data.ndcg10[m] for m in NDCG_MODELS if m in data.ndcg10}
+        out["ndcg"] = charts.lines_over_nights("next-day test NDCG@10", nights, ndcg, ".4f")
     if history := data.training.get("history"):
         out["training"] = charts.per_epoch("training of the night", history, ["loss", "ndcg@10"])
     if data.gate is not None and len(data.gate):

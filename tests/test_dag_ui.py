@@ -248,7 +248,9 @@ def test_each_night_has_a_report_that_opens_in_a_browser(browser, dag_nights) ->
     from selenium.webdriver.common.by import By
 
     reports = dag_nights.settings.reports_dir
-    assert sorted(p.name for p in reports.glob("ds=*.html")) == [f"ds={d}.html" for d in DAG_DAYS]
+    pages = sorted(reports.glob("ds=*.html"))
+    assert [p.name for p in pages] == [f"ds={d}.html" for d in DAG_DAYS]
+    assert all(p.stat().st_size < 1_000_000 for p in pages)  # one night's axis drew 4.5 MB once
     browser.get((reports / "index.html").as_uri())
     rows = browser.find_elements(By.CSS_SELECTOR, "#nights tr td:nth-child(2)")
     assert [r.text for r in rows] == ["published", "published", "no model"]
