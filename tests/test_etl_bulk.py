@@ -78,13 +78,13 @@ def snapshot(spark) -> dict[str, list]:
 
 def without_inner_days(snap: dict[str, list]) -> dict[str, list]:
     """What a bulk run over INNER does not keep: their user_recent states, their graph log rows
-    and the graph's table row counts as of those days."""
+    and the graph's levels as of those days (its tables' rows, the edges each night pruned)."""
     out = dict(snap)
     out["silver.user_recent"] = [r for r in snap["silver.user_recent"] if r[-1] not in INNER]
     out["ops.graph_log"] = [r for r in snap["ops.graph_log"] if r[1] not in INNER]
     out["ops.job_runs"] = sorted(
         (job, ds, tuple(kv for kv in counts if not (job == "graph" and ds in INNER
-                                                    and kv[0].endswith(".rows"))))
+                                                    and kv[0].endswith((".rows", ".pruned")))))
         for job, ds, counts in snap["ops.job_runs"]
     )  # fmt: skip
     return out
