@@ -78,6 +78,14 @@ def delta_jars() -> str:
     return ",".join(jars(Settings()))
 
 
+def job_package() -> str:
+    """Macro: the job packages' zip for spark-submit --py-files on a cluster ("" on local)."""
+    from jobs.submit import py_files
+    from warehouse.settings import Settings
+
+    return "".join(py_files(Settings())[1:])
+
+
 def setting(name: str) -> str:
     """Macro: one of the product's settings (warehouse/settings.py), read when the task runs."""
     from warehouse.settings import Settings
@@ -96,6 +104,7 @@ def spark_step(
         application=f"{{{{ job_file('{job or name}') }}}}",
         application_args=args or ["--ds", "{{ ds }}"],
         jars="{{ delta_jars() }}",
+        py_files="{{ job_package() }}",
         conf={  # driver_memory= is not a templated argument; conf is
             "spark.driver.memory": "{{ setting('spark_driver_memory') }}",
             "spark.driver.extraJavaOptions": "{{ setting('driver_java_options') }}",
@@ -220,6 +229,7 @@ with DAG(
     user_defined_macros={
         "job_file": job_file,
         "delta_jars": delta_jars,
+        "job_package": job_package,
         "setting": setting,
     },
     tags=["interest-vectors", "spark", "delta", "pytorch"],

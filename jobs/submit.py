@@ -7,12 +7,15 @@ Nothing here imports Spark: a launcher (the CLI, an Airflow worker) only needs t
 from __future__ import annotations
 
 import collections
+import hashlib
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +56,41 @@ def job_file(name: str) -> Path:
     return JOBS_DIR / f"{name}.py"
 
 
+# The packages a job imports: shipped to a cluster's executors (and to a driver that runs there).
+JOB_PACKAGES = ("jobs", "warehouse")
+
+
+def is_local(master: str) -> bool:
+    return master.startswith("local")
+
+
+def job_package() -> Path:
+    """A zip of the job packages' sources for --py-files, named by their content (built once per
+    change, in the temp folder): a cluster's Python processes import the job's code from it, not
+    from a checkout the driver happens to have."""
+    files = sorted(
+        p for name in JOB_PACKAGES for p in (REPO_ROOT / name).rglob("*.py") if p.is_file()
+    )
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    target = Path(tempfile.gettempdir()) / f"interest-jobs-{digest.hexdigest()[:16]}.zip"
+    if not target.exists():
+        with (
+            tempfile.NamedTemporaryFile(dir=target.parent, suffix=".zip", delete=False) as tmp,
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            for path in files:
+                archive.write(path, path.relative_to(REPO_ROOT))
+        os.chmod(tmp.name, 0o644)  # a cluster's daemons may run as another user
+        os.replace(tmp.name, target)  # atomic: concurrent launchers build the same bytes
+    return target
+
+
+def py_files(settings: Settings) -> list[str]:
+    return [] if is_local(settings.spark_master) else ["--py-files", str(job_package())]
+
+
 def java_options(settings: Settings) -> list[str]:
     options = settings.driver_java_options
     return ["--conf", f"spark.driver.extraJavaOptions={options}"] if options else []
@@ -65,6 +103,7 @@ def spark_submit_command(settings: Settings, name: str, args: list[str]) -> list
         "--driver-memory", settings.spark_driver_memory,
         *java_options(settings),
         "--jars", ",".join(delta_jars(settings)),
+        *py_files(settings),
         str(job_file(name)),
         *args,
     ]  # fmt: skip

@@ -61,6 +61,28 @@ def register(spark, settings, sync_comments: bool = False) -> None:
     register_tables(spark, settings, sync_comments)
 
 
+def _plain(value):
+    if isinstance(value, dict):
+        return tuple(sorted(value.items()))
+    return tuple(value) if isinstance(value, list) else value
+
+
+def snapshot(spark) -> dict[str, list]:
+    """Every table's rows, sorted, without when/which-version columns; raw paths relative to
+    the warehouse (the two runs have their own)."""
+    from pyspark.sql import functions as F
+
+    from warehouse.tables import TABLES
+
+    out = {}
+    for name in TABLES:
+        df = spark.table(name).drop("finished_at", "version_before", "version_after")
+        if "source_file" in df.columns:
+            df = df.withColumn("source_file", F.regexp_extract("source_file", r"/raw/(.*)$", 1))
+        out[name] = sorted(tuple(_plain(v) for v in row) for row in df.collect())
+    return out
+
+
 @pytest.fixture(scope="session")
 def model_warehouse(spark, tmp_path_factory: pytest.TempPathFactory):
     """Four synthetic days through the real ETL, built once for every model test: training reads

@@ -14,6 +14,7 @@ import shutil
 from datetime import date, datetime, timedelta
 
 import pytest
+from conftest import snapshot
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
@@ -56,24 +57,6 @@ def write_raw(raw_dir) -> None:
     for n, records in extra.items():
         lines = "".join(json.dumps(r) + "\n" for r in records)
         (raw_dir / f"ds={D[n]}" / "extra.jsonl").write_text(lines)
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return tuple(sorted(value.items()))
-    return tuple(value) if isinstance(value, list) else value
-
-
-def snapshot(spark) -> dict[str, list]:
-    """Every table's rows, sorted, without when/which-version columns; raw paths relative to
-    the warehouse (the two runs have their own)."""
-    out = {}
-    for name in TABLES:
-        df = spark.table(name).drop("finished_at", "version_before", "version_after")
-        if "source_file" in df.columns:
-            df = df.withColumn("source_file", F.regexp_extract("source_file", r"/raw/(.*)$", 1))
-        out[name] = sorted(tuple(_plain(v) for v in row) for row in df.collect())
-    return out
 
 
 def without_inner_days(snap: dict[str, list]) -> dict[str, list]:
