@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import torch
 
 from models.baselines import ItemKNN, Popularity
-from models.distributed import fit_parallel
+from models.distributed import fit_parallel, is_main_rank
 from models.next_day import NextDay
 from models.ranking import model_scorer
 from models.tracking import NIGHTLY, log_evaluation, log_training
@@ -96,7 +96,9 @@ def train(
     version = model_version(ds, config)
     folder = model_dir(settings, version)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(config.model_dump_json(indent=2))
+    main = is_main_rank()
+    if main:
+        (folder / "config.json").write_text(config.model_dump_json(indent=2))
     previous = last_published(settings, ds)
     initial = None
     if previous and (model_dir(settings, previous) / "best.pt").exists():
@@ -105,6 +107,8 @@ def train(
         config, data, valid.validate, folder, processes, initial=initial,
         threads=settings.train_threads,
     )  # fmt: skip
+    if not main:  # another rank of a launched group: rank 0 records the night
+        return version, result
     run_id = log_training(
         settings, NIGHTLY, version, config, result, folder,
         params={"ds": ds, "train_days": settings.train_days, "processes": processes,

@@ -1,13 +1,24 @@
-# Sourced by the run, UI and test commands: a local Airflow (SQLite metadata, LocalExecutor) over
-# this checkout's dags/, with the product's venv first on PATH (the DAG calls `interest` and
+# Sourced by the run, UI and test commands: a local Airflow (PostgreSQL metadata, LocalExecutor)
+# over this checkout's dags/, with the product's venv first on PATH (the DAG calls `interest` and
 # `spark-submit`). Every value can be overridden from the environment.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$root/.venv/bin:$PATH"
 export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}
 export AIRFLOW_HOME=${AIRFLOW_HOME:-${INTEREST_HOME:-$root/var}/airflow}
-# SQLite metadata shared by the scheduler, API server, DAG processor and the CLI: a writer waits
-# up to 60 s for the lock (SQLite's default, 5 s, fails a busy backfill with "database is locked").
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db?timeout=60}
+mkdir -p "$AIRFLOW_HOME"
+# The metadata database shared by the scheduler, API server, DAG processor and the CLI:
+# PostgreSQL by default, as in production: a local server with its data in $AIRFLOW_HOME/postgres,
+# started here if it is not running (stop it with scripts/postgres.sh stop DIR). On SQLite
+# (INTEREST_AIRFLOW_DB=sqlite: no server) Airflow can fail a busy backfill's creation with
+# "database is locked" (apache/airflow#66726); a writer waits up to 60 s for the lock there.
+if [ -z "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ]; then
+  if [ "${INTEREST_AIRFLOW_DB:-postgres}" = sqlite ]; then
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db?timeout=60"
+  else
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=$("$root/scripts/postgres.sh" start "$AIRFLOW_HOME/postgres")
+  fi
+fi
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
 export AIRFLOW__CORE__DAGS_FOLDER=${AIRFLOW__CORE__DAGS_FOLDER:-$root/dags}
 export AIRFLOW__CORE__LOAD_EXAMPLES=${AIRFLOW__CORE__LOAD_EXAMPLES:-False}
 export AIRFLOW__CORE__EXECUTOR=${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}
@@ -36,4 +47,3 @@ print(settings.spark_master, days[0], days[-1])')
 export AIRFLOW_CONN_SPARK_DEFAULT=${AIRFLOW_CONN_SPARK_DEFAULT:-"{\"conn_type\": \"spark\", \"host\": \"$master\"}"}
 [ -z "$first_raw_day" ] || export INTEREST_DAG_START_DATE=${INTEREST_DAG_START_DATE:-$first_raw_day}
 export INTEREST_DAG_END_DATE=${INTEREST_DAG_END_DATE-$last_raw_day}
-mkdir -p "$AIRFLOW_HOME"

@@ -14,6 +14,8 @@ scripts/setup.sh
 # wiped first).
 export INTEREST_HOME=${DEMO_HOME:-$PWD/var/demo}
 export AIRFLOW_HOME=$INTEREST_HOME/airflow
+# A previous demo's Airflow database server runs from the folder about to be removed.
+[ ! -d "$AIRFLOW_HOME/postgres" ] || scripts/postgres.sh stop "$AIRFLOW_HOME/postgres"
 rm -rf "$INTEREST_HOME"
 first=${DEMO_FIRST_DAY:-2026-01-01}
 days=${DEMO_DAYS:-7}

@@ -8,6 +8,15 @@ root=$(pwd)
 python=${PYTHON:-python3}
 venv=$root/.venv
 
+# 0. PostgreSQL, the local Airflow's metadata database (Debian's package; scripts/postgres.sh
+# runs a server of its own per Airflow home, so the package's own cluster is not used).
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  echo "setup: installing PostgreSQL (Debian's postgresql package)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+
 # 1. Python environment, reinstalled only when pyproject.toml or the pin files change.
 deps_hash=$(cat pyproject.toml constraints.txt infra/requirements-nodeps.txt | sha256sum | cut -c1-16)
 if [ ! -f "$venv/.installed-$deps_hash" ]; then

@@ -135,25 +135,57 @@ BACKFILL_DAYS = [DAG_DAYS[-1] + timedelta(days=n) for n in (1, 2)]
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local Airflow (SQLite metadata) over dags/, migrated once. Airflow reads its
-    configuration when first imported, so nothing may import it before this fixture."""
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server for the tests' Airflow metadata (scripts/postgres.sh, as the demo
+    uses): the URL of its database "airflow". Its folder is outside pytest's (owner-only) temp
+    folder: as root, the server runs as the "postgres" user, which must reach it."""
+    import shutil
+    import tempfile
+
+    from warehouse import REPO_ROOT
+
+    folder = Path(tempfile.mkdtemp(prefix="interest-test-postgres-"))
+    folder.chmod(0o755)
+    script = str(REPO_ROOT / "scripts" / "postgres.sh")
+    started = subprocess.run([script, "start", str(folder / "data")],
+                             check=True, capture_output=True, text=True)  # fmt: skip
+    yield started.stdout.strip()
+    subprocess.run([script, "stop", str(folder / "data")], check=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_database(server_url: str, name: str) -> str:
+    """A fresh database on the tests' PostgreSQL server (an Airflow home of its own)."""
+    import psycopg2
+
+    base, _, _ = server_url.rpartition("/")
+    with psycopg2.connect(base.replace("postgresql+psycopg2", "postgresql") + "/postgres") as db:
+        db.autocommit = True
+        with db.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory, postgres: str) -> Path:
+    """A local Airflow (PostgreSQL metadata, as the demo's) over dags/, migrated once. Airflow
+    reads its configuration when first imported, so nothing may import it before this fixture."""
     if "airflow" in sys.modules:
         raise RuntimeError("airflow was imported before the test Airflow home was set")
     home = tmp_path_factory.mktemp("airflow-home")
-    os.environ.update(airflow_env(home))
+    os.environ.update(airflow_env(home, postgres))
     migrate_airflow(os.environ)
     return home
 
 
-def airflow_env(home: Path) -> dict[str, str]:
-    """The environment of a local Airflow (SQLite metadata in ``home``) over dags/."""
+def airflow_env(home: Path, database_url: str) -> dict[str, str]:
+    """The environment of a local Airflow (metadata in ``database_url``) over dags/."""
     from warehouse import REPO_ROOT
 
     return {
         "AIRFLOW_HOME": str(home),
-        # as scripts/airflow_env.sh: wait up to 60 s for SQLite's write lock (default 5 s)
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

@@ -4,12 +4,18 @@ a resumed run equals an uninterrupted one, and 2-process DDP trains as well."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 import torch
 from petastorm import make_batch_reader
 
+from models import tracking
 from models.baselines import Popularity
 from models.distributed import fit_parallel
 from models.examples_reader import EpochBatches, ShortRead
@@ -115,6 +121,32 @@ def test_two_process_ddp_trains_to_equivalent_quality(data, next_day, tmp_path):
     assert double.best_valid["ndcg@10"] > 0.8 * single.best_valid["ndcg@10"], (single, double)
     model = build_model(TINY, data)
     model.load_state_dict(torch.load(tmp_path / "two" / "best.pt"))
+
+
+def test_ranks_started_by_torchrun_train_as_the_in_process_ranks(model_warehouse, tmp_path):
+    """Across machines a launcher starts each rank (infra/k8s/train-multihost.yaml runs torchrun
+    in every pod): 2 ranks started by torchrun on this machine give the model 2 ranks started by
+    `interest train --processes 2` give, and only rank 0 records the night."""
+    bin_dir = Path(sys.executable).parent
+    runs = {
+        "in-process": [bin_dir / "interest", "train", "--processes", "2"],
+        "torchrun": [bin_dir / "torchrun", "--standalone", "--nproc-per-node", "2", "--no-python",
+                     bin_dir / "interest", "train"],
+    }  # fmt: skip
+    models = {}
+    for name, command in runs.items():
+        home = shutil.copytree(model_warehouse.home, tmp_path / name)
+        env = {**os.environ, "INTEREST_HOME": str(home)}
+        done = subprocess.run([*map(str, command), "--ds", str(EVAL_DAY), "--epochs", "2"],
+                              env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        (folder,) = (home / "models").glob("*/train.json")
+        models[name] = torch.load(folder.parent / "best.pt")
+        mlflow = tracking.client(Settings(home=home))
+        (experiment,) = [e for e in mlflow.search_experiments() if e.name == tracking.NIGHTLY]
+        assert len(mlflow.search_runs([experiment.experiment_id])) == 1  # one record of the night
+    for key, weights in models["in-process"].items():
+        torch.testing.assert_close(models["torchrun"][key], weights, msg=key)
 
 
 def train_targets(data) -> torch.Tensor:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import DAG_DAYS, airflow_env, migrate_airflow
+from conftest import DAG_DAYS, airflow_env, migrate_airflow, new_database
 
 from jobs.synthetic import SyntheticSpec, generate
 from warehouse import REPO_ROOT
@@ -31,9 +31,16 @@ def spark_submit_under(pid: int) -> list[psutil.Process]:
     return found
 
 
-def test_ctrl_c_stops_the_night_and_its_processes_and_fails_its_run(tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_night_and_its_processes_and_fails_its_run(
+    tmp_path: Path, postgres
+) -> None:
     day = DAG_DAYS[0]
-    env = {**os.environ, **airflow_env(tmp_path / "airflow"), "INTEREST_HOME": str(tmp_path)}
+    database = new_database(postgres, "run_nights")
+    env = {
+        **os.environ,
+        **airflow_env(tmp_path / "airflow", database),
+        "INTEREST_HOME": str(tmp_path),
+    }
     (tmp_path / "airflow").mkdir()
     migrate_airflow(env)
     spec = SyntheticSpec(start=day, days=1, events_per_day=300, users=40, items=30, clusters=3)
