@@ -80,10 +80,10 @@ def delta_jars() -> str:
 
 def job_package() -> str:
     """Macro: the job packages' zip for spark-submit --py-files on a cluster ("" on local)."""
-    from jobs.submit import py_files
+    from jobs.submit import shipped_package
     from warehouse.settings import Settings
 
-    return "".join(py_files(Settings())[1:])
+    return str(shipped_package(Settings()) or "")
 
 
 def setting(name: str) -> str:

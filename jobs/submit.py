@@ -87,8 +87,9 @@ def job_package() -> Path:
     return target
 
 
-def py_files(settings: Settings) -> list[str]:
-    return [] if is_local(settings.spark_master) else ["--py-files", str(job_package())]
+def shipped_package(settings: Settings) -> Path | None:
+    """What --py-files ships: the job packages on a cluster, nothing on local[...]."""
+    return None if is_local(settings.spark_master) else job_package()
 
 
 def java_options(settings: Settings) -> list[str]:
@@ -103,7 +104,7 @@ def spark_submit_command(settings: Settings, name: str, args: list[str]) -> list
         "--driver-memory", settings.spark_driver_memory,
         *java_options(settings),
         "--jars", ",".join(delta_jars(settings)),
-        *py_files(settings),
+        *(["--py-files", str(package)] if (package := shipped_package(settings)) else []),
         str(job_file(name)),
         *args,
     ]  # fmt: skip

@@ -83,6 +83,25 @@ def snapshot(spark) -> dict[str, list]:
     return out
 
 
+GRAPH_KEYS = {"gold.user_item_affinity": 2, "gold.item_cooccurrence": 2}  # key columns first
+
+
+def assert_same_rows(expected: dict[str, list], got: dict[str, list]) -> None:
+    """Two snapshots hold the same rows; the graph's weights are sums of floats, equal up to the
+    order they were added in (which partitioning decides)."""
+    for name, rows in expected.items():
+        if name not in GRAPH_KEYS:
+            assert got[name] == rows, name
+            continue
+        n = GRAPH_KEYS[name]
+        want = {r[:n]: r for r in rows}
+        have = {r[:n]: r for r in got[name]}
+        assert have.keys() == want.keys(), name
+        for key, row in want.items():
+            assert have[key][n] == pytest.approx(row[n], rel=1e-9), (name, key)
+            assert have[key][n + 1 :] == row[n + 1 :], (name, key)
+
+
 @pytest.fixture(scope="session")
 def model_warehouse(spark, tmp_path_factory: pytest.TempPathFactory):
     """Four synthetic days through the real ETL, built once for every model test: training reads

@@ -14,7 +14,7 @@ import shutil
 from datetime import date, datetime, timedelta
 
 import pytest
-from conftest import snapshot
+from conftest import assert_same_rows, snapshot
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
@@ -23,7 +23,6 @@ from jobs.graph import GraphOrderError
 from jobs.pipeline import run_bulk, run_days
 from jobs.synthetic import SyntheticSpec, generate
 from warehouse.steps import parse_steps
-from warehouse.tables import TABLES
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 D = [date(2026, 4, 1) + timedelta(days=n) for n in range(6)]
@@ -32,7 +31,6 @@ INNER = {D[1], D[2]}  # bulk days whose user_recent state and graph row counts a
 ALL = parse_steps(None)
 SETTINGS = dict(max_neighbours=10_000, min_edge_weight=0.0, half_life_days=2.0,
                 sequence_length=5, late_tolerance_hours=26.0)  # fmt: skip
-GRAPH_KEYS = {"gold.user_item_affinity": 2, "gold.item_cooccurrence": 2}  # key columns first
 
 
 def at(day: date, hour: int, minute: int = 0) -> str:
@@ -74,18 +72,7 @@ def without_inner_days(snap: dict[str, list]) -> dict[str, list]:
 
 
 def assert_same(expected: dict[str, list], got: dict[str, list]) -> None:
-    expected, got = without_inner_days(expected), without_inner_days(got)
-    for name in TABLES:
-        if name not in GRAPH_KEYS:
-            assert got[name] == expected[name], name
-            continue
-        n = GRAPH_KEYS[name]
-        want = {r[:n]: r for r in expected[name]}
-        have = {r[:n]: r for r in got[name]}
-        assert have.keys() == want.keys(), name
-        for key, row in want.items():
-            assert have[key][n] == pytest.approx(row[n], rel=1e-9), (name, key)
-            assert have[key][n + 1 :] == row[n + 1 :], (name, key)
+    assert_same_rows(without_inner_days(expected), without_inner_days(got))
 
 
 def out_of_order_days(spark) -> int:
