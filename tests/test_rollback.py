@@ -26,14 +26,14 @@ def model(ds: date) -> str:
 def publish_night(spark, settings, ds: date) -> None:
     """A night's publication as jobs/publish.py commits it: items, users (the publish point),
     the decision."""
-    now, version = datetime.now(), model(ds)
-    items = [("i1", 1, ds, version, [0.5], now)]
+    now, version, run_id = datetime.now(), model(ds), f"run-{ds}"  # the MLflow run's id
+    items = [("i1", 1, ds, version, [0.5], now, run_id)]
     replace_where(spark.createDataFrame(items, spark.table(SERVING_ITEMS).schema), SERVING_ITEMS,
                   f"ds = DATE'{ds}' AND model_version = '{version}'", settings)  # fmt: skip
-    users = [("u1", 1, ds, version, [1.0], [1.0], [1.0], [0.5], now)]
+    users = [("u1", 1, ds, version, [1.0], [1.0], [1.0], [0.5], now, run_id)]
     overwrite_day(spark.createDataFrame(users, spark.table(SERVING_USERS).schema), SERVING_USERS,
                   ds, settings)  # fmt: skip
-    decision = [(ds, version, "published", f"better on {ds}", 0.1, None, None, 1, now)]
+    decision = [(ds, version, "published", f"better on {ds}", 0.1, None, None, 1, now, run_id)]
     overwrite_day(spark.createDataFrame(decision, spark.table(OPS_PUBLICATIONS).schema),
                   OPS_PUBLICATIONS, ds, settings)  # fmt: skip
 
