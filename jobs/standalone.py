@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import psutil
+
 from jobs.submit import spark_home
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
@@ -118,14 +120,21 @@ def up(folder: Path, workers: int, cores: int, memory: str, port: int, webui_por
     return cluster
 
 
-def down(folder: Path) -> bool:
-    """Stops the workers and the master recorded in ``folder``; False when none was."""
+def down(folder: Path, wait_s: float = 60.0) -> bool:
+    """Stops the workers and the master recorded in ``folder`` and waits until their processes
+    have exited (spark-daemon.sh only signals them); False when none was recorded."""
     cluster = load(folder)
     if cluster is None:
         return False
+    daemons = [p for p in (folder / "pids").glob("*.pid")]
+    pids = [int(p.read_text()) for p in daemons]
     for n in range(1, cluster.workers + 1):
         daemon(folder, "stop", WORKER_CLASS, n)
     daemon(folder, "stop", MASTER_CLASS, 1)
+    _, alive = psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)],
+                                 timeout=wait_s)  # fmt: skip
+    for process in alive:  # did not stop on SIGTERM in time
+        process.kill()
     state_file(folder).unlink()
     return True
 

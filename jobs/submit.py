@@ -56,8 +56,8 @@ def job_file(name: str) -> Path:
     return JOBS_DIR / f"{name}.py"
 
 
-# The packages a job imports: shipped to a cluster's executors (and to a driver that runs there).
-JOB_PACKAGES = ("jobs", "warehouse")
+# What a job imports and reads: shipped to a cluster (its driver and executors) with --py-files.
+JOB_FILES = ("jobs/**/*.py", "warehouse/**/*.py", "sql/**/*.sql")
 
 
 def is_local(master: str) -> bool:
@@ -65,12 +65,10 @@ def is_local(master: str) -> bool:
 
 
 def job_package() -> Path:
-    """A zip of the job packages' sources for --py-files, named by their content (built once per
-    change, in the temp folder): a cluster's Python processes import the job's code from it, not
-    from a checkout the driver happens to have."""
-    files = sorted(
-        p for name in JOB_PACKAGES for p in (REPO_ROOT / name).rglob("*.py") if p.is_file()
-    )
+    """A zip of the job packages' sources and the SQL they read, for --py-files, named by its
+    content (built once per change, in the temp folder): the job's Python processes import its
+    code from it, not from a checkout the driver happens to have."""
+    files = sorted(p for pattern in JOB_FILES for p in REPO_ROOT.glob(pattern) if p.is_file())
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())

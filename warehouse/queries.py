@@ -7,10 +7,10 @@ import re
 import string
 from pathlib import Path
 
-from warehouse import REPO_ROOT
+from warehouse import SQL_DIR
 from warehouse.settings import Settings
 
-QUERIES_DIR = REPO_ROOT / "sql" / "queries"
+QUERIES_DIR = SQL_DIR / "queries"
 
 
 class QueryError(ValueError):
@@ -18,7 +18,7 @@ class QueryError(ValueError):
 
 
 def query_names() -> list[str]:
-    return sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
+    return sorted(p.stem for p in QUERIES_DIR.iterdir() if p.name.endswith(".sql"))
 
 
 def query_params(text: str) -> list[str]:

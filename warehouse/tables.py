@@ -8,15 +8,16 @@ anywhere else. Which step writes which table is the step registry's (warehouse/s
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warehouse import REPO_ROOT
+from warehouse import SQL_DIR
 
 if TYPE_CHECKING:
     from warehouse.settings import Settings
 
-DDL_DIR = REPO_ROOT / "sql" / "ddl"
+DDL_DIR = SQL_DIR / "ddl"
 
 BRONZE_EVENTS = "bronze.events"
 BRONZE_REJECTED = "bronze.events_rejected"
@@ -63,7 +64,7 @@ VIEWS = [
 LAYERS = sorted({name.split(".")[0] for name in TABLES + VIEWS})
 
 
-def ddl_path(name: str) -> Path:
+def ddl_path(name: str) -> Path | zipfile.Path:
     return DDL_DIR / f"{name}.sql"
 
 
