@@ -34,7 +34,8 @@ def up(
         cluster = standalone.up(folder, workers, cores, memory, port, webui_port)
     except RuntimeError as exc:
         raise fail(str(exc)) from None
-    console.print(f"master {cluster.master_url} with {workers} workers (UI {cluster.state_url})")
+    console.print(f"master {cluster.master_url} with {workers} workers, web UI "
+                  f"http://{standalone.HOST}:{cluster.webui_port}")  # fmt: skip
     console.print(f"run jobs on it: export INTEREST_SPARK_MASTER={cluster.master_url}")
 
 

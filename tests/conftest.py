@@ -178,11 +178,14 @@ def new_database(server_url: str, name: str) -> str:
     import psycopg2
 
     base, _, _ = server_url.rpartition("/")
-    with psycopg2.connect(base.replace("postgresql+psycopg2", "postgresql") + "/postgres") as db:
-        db.autocommit = True
+    db = psycopg2.connect(base.replace("postgresql+psycopg2", "postgresql") + "/postgres")
+    db.autocommit = True  # CREATE DATABASE runs outside a transaction
+    try:
         with db.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
             cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        db.close()
     return f"{base}/{name}"
 
 
@@ -218,7 +221,8 @@ def airflow_env(home: Path, database_url: str) -> dict[str, str]:
 
 def migrate_airflow(env) -> None:
     airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    done = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
 @pytest.fixture(scope="session")
