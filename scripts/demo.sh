@@ -59,3 +59,7 @@ Each night's report (plots, no network needed): $INTEREST_HOME/reports/index.htm
 Training runs in MLflow: .venv/bin/interest mlflow-ui  (http://127.0.0.1:5000)
 Open the Airflow UI with these runs: scripts/airflow-ui.sh  (http://127.0.0.1:8080)
 MSG
+if [[ $AIRFLOW__DATABASE__SQL_ALCHEMY_CONN == postgresql* ]]; then
+  echo "Airflow's PostgreSQL (data in $AIRFLOW_HOME/postgres) keeps running for the UI; stop it:"
+  echo "  scripts/postgres.sh stop $AIRFLOW_HOME/postgres"
+fi
