@@ -55,8 +55,7 @@ def load(folder: Path) -> Cluster | None:
     path = state_file(folder)
     if not path.is_file():
         return None
-    fields = json.loads(path.read_text())
-    return Cluster(folder=folder, **{k: v for k, v in fields.items() if k != "folder"})
+    return Cluster(folder=folder, **json.loads(path.read_text()))
 
 
 def daemon_env(folder: Path) -> dict[str, str]:
@@ -126,8 +125,7 @@ def down(folder: Path, wait_s: float = 60.0) -> bool:
     cluster = load(folder)
     if cluster is None:
         return False
-    daemons = [p for p in (folder / "pids").glob("*.pid")]
-    pids = [int(p.read_text()) for p in daemons]
+    pids = [int(p.read_text()) for p in (folder / "pids").glob("*.pid")]
     for n in range(1, cluster.workers + 1):
         daemon(folder, "stop", WORKER_CLASS, n)
     daemon(folder, "stop", MASTER_CLASS, 1)
