@@ -103,6 +103,10 @@ def delta_table(spark: SparkSession, name: str, settings: Settings) -> DeltaTabl
     return DeltaTable.forPath(spark, settings.table_path(name).as_posix())
 
 
+def latest_version(spark: SparkSession, settings: Settings, table: str) -> int:
+    return int(delta_table(spark, table, settings).history(1).first()["version"])
+
+
 JobRuns = Mapping[str, Mapping[date, Mapping[str, int]]]  # job -> ds -> row counts
 
 

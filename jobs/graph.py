@@ -51,6 +51,7 @@ from jobs.delta_io import (
     count_by_day,
     days_predicate,
     delta_table,
+    latest_version,
     overwrite_table,
     read_days,
     replace_where,
@@ -335,10 +336,6 @@ def prepare_for_range(
 
 def prepare_for_day(spark: SparkSession, settings: Settings, table: str, ds: date) -> int:
     return prepare_for_range(spark, settings, table, ds, ds)
-
-
-def latest_version(spark: SparkSession, settings: Settings, table: str) -> int:
-    return int(delta_table(spark, table, settings).history(1).first()["version"])
 
 
 def log_versions(

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from delta.exceptions import ConcurrentAppendException, ConcurrentTransactionException
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.delta_io import delta_table, read_days
+from jobs.delta_io import delta_table, latest_version, read_days
 from jobs.jobmain import job_main
 from warehouse.settings import Settings
 from warehouse.tables import BRONZE_EVENTS, SILVER_ITEM_IDS, SILVER_USER_IDS
@@ -45,17 +46,58 @@ def new_ids(seen: DataFrame, existing: DataFrame, key: str, idx: str) -> DataFra
     )
 
 
-def append_ids(
-    spark: SparkSession, settings: Settings, table: str, rows: DataFrame, key: str
+# Appending new ids is a compare-and-set: Delta skips a write whose txnVersion is not above the
+# last one recorded for this app id, and here txnVersion is the first new id. A run that read
+# the table before another run's ids landed numbers from the same (or a lower) first id, so its
+# write is skipped and it numbers again; two runs committing at the same moment conflict on the
+# app id inside Delta. A MERGE could not give this: it joins on the key only, so ids numbered
+# from a stale maximum would go in beside the other run's.
+ID_WRITER = "interest.ids"
+ATTEMPTS = 5
+RACES = (ConcurrentAppendException, ConcurrentTransactionException)
+
+
+def allocate_ids(
+    spark: SparkSession, settings: Settings, table: str, seen: DataFrame, key: str, idx: str
 ) -> None:
-    """Insert-only MERGE on the raw id: a concurrent or repeated run can never add a key twice."""
-    (
-        delta_table(spark, table, settings)
-        .alias("t")
-        .merge(rows.alias("s"), f"t.{key} = s.{key}")
-        .whenNotMatchedInsertAll()
-        .execute()
+    """Gives each key of ``seen`` (key, first_ds, first_ts) missing from ``table`` the next
+    id, safely against any number of runs doing the same at once."""
+    for _ in range(ATTEMPTS):
+        rows = new_ids(seen, snapshot(spark, settings, table), key, idx).localCheckpoint()
+        if rows.isEmpty() or append_new_ids(spark, settings, table, rows, key, idx):
+            return
+    raise RuntimeError(
+        f"{table}: other runs kept giving ids at the same time ({ATTEMPTS} tries); rerun"
     )
+
+
+def append_new_ids(
+    spark: SparkSession, settings: Settings, table: str, rows: DataFrame, key: str, idx: str
+) -> bool:
+    """Appends ``rows`` unless ids were given since the snapshot they were numbered from;
+    returns whether they went in."""
+    first = rows.agg(F.min(idx)).first()[0]
+    writer = rows.write.format("delta").mode("append").option("txnAppId", ID_WRITER)
+    try:
+        writer.option("txnVersion", first).save(settings.table_path(table).as_posix())
+    except RACES:
+        return False
+    return landed(spark, settings, table, rows, key, idx)
+
+
+def snapshot(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
+    """The table at its latest version, pinned: every read of it sees that one version."""
+    version = latest_version(spark, settings, table)
+    path = settings.table_path(table).as_posix()
+    return spark.read.format("delta").option("versionAsOf", version).load(path)
+
+
+def landed(
+    spark: SparkSession, settings: Settings, table: str, rows: DataFrame, key: str, idx: str
+) -> bool:
+    """Whether every (key, id) of ``rows`` is in the table (Delta skips a stale write)."""
+    found = delta_table(spark, table, settings).toDF().join(F.broadcast(rows), [key, idx], "semi")
+    return found.count() == rows.count()
 
 
 def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict[date, dict]:
@@ -65,9 +107,7 @@ def run_range(spark: SparkSession, settings: Settings, days: list[date]) -> dict
         (SILVER_USER_IDS, "user_id", "user_idx"),
         (SILVER_ITEM_IDS, "item_id", "item_idx"),
     ):
-        existing = spark.table(table)
-        rows = new_ids(first_seen(events, key), existing, key, idx).localCheckpoint()
-        append_ids(spark, settings, table, rows, key)
+        allocate_ids(spark, settings, table, first_seen(events, key), key, idx)
         # Counted from the table, not from this run, so a rerun records the same numbers; the
         # total is as of the day (ids first seen up to it), whichever days ran since.
         per_day = {

@@ -3,7 +3,8 @@ from datetime import date, datetime
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from jobs.ids import first_seen, new_ids
+from jobs.ids import allocate_ids, append_new_ids, first_seen, new_ids, snapshot
+from warehouse.tables import SILVER_USER_IDS
 
 pytestmark = pytest.mark.spark
 D1, D2 = date(2026, 1, 1), date(2026, 1, 2)
@@ -55,3 +56,26 @@ def test_a_range_numbers_keys_by_first_day_then_time(spark) -> None:
         (3, "a", D2),
         (4, "b", D2),
     ]
+
+
+def test_ids_numbered_from_a_stale_read_never_go_in(spark, make_warehouse) -> None:
+    """A run reads the id table, another run gives ids meanwhile: the first run's ids, numbered
+    from the old maximum, are refused (no id twice), and its next try numbers after the
+    other's. Deterministic form of the race test_faults runs with two real jobs."""
+    settings = make_warehouse()
+    seen = spark.createDataFrame(
+        [("a", D1, datetime(2026, 1, 1, 8)), ("b", D1, datetime(2026, 1, 1, 9))],
+        "user_id string, first_ds date, first_ts timestamp",
+    )
+    other = spark.createDataFrame(
+        [("c", D2, datetime(2026, 1, 2, 8))], "user_id string, first_ds date, first_ts timestamp"
+    )
+    stale = new_ids(seen, snapshot(spark, settings, SILVER_USER_IDS), "user_id", "user_idx")
+    stale = stale.localCheckpoint()
+    allocate_ids(spark, settings, SILVER_USER_IDS, other, "user_id", "user_idx")
+
+    assert not append_new_ids(spark, settings, SILVER_USER_IDS, stale, "user_id", "user_idx")
+    allocate_ids(spark, settings, SILVER_USER_IDS, seen, "user_id", "user_idx")
+    allocate_ids(spark, settings, SILVER_USER_IDS, seen, "user_id", "user_idx")  # a rerun
+    ids = spark.table(SILVER_USER_IDS).select("user_id", "user_idx")
+    assert sorted(tuple(r) for r in ids.collect()) == [("a", 2), ("b", 3), ("c", 1)]
