@@ -24,7 +24,9 @@ from cli.common import (
     submit,
 )
 from warehouse.days import days
+from warehouse.settings import Settings
 from warehouse.steps import etl_step_names, parse_steps
+from warehouse.storage import is_local
 
 app = typer.Typer()
 STEPS = etl_step_names()
@@ -58,12 +60,22 @@ def demo_data(
         raise fail(str(exc)) from None
     with counted_progress() as progress:
         task = progress.add_task("generating days", total=days_)
-        for manifest in synthetic.generate(spec, settings.raw_dir):
+        for manifest in synthetic.generate(spec, local_raw_dir(settings)):
             progress.advance(task)
             progress.console.print(
                 f"{manifest['ds']}: {manifest['events']} events, "
                 f"{sum(manifest['bad'].values())} bad records"
             )
+
+
+def local_raw_dir(settings: Settings) -> Path:
+    """The raw folder the generators write (each day atomically, by a local rename)."""
+    if not is_local(settings.raw_dir):
+        raise fail(
+            f"this command writes a local warehouse, and INTEREST_HOME is {settings.home}: write "
+            "to a local INTEREST_HOME, then copy its raw/ folder into the bucket"
+        )
+    return settings.raw_dir
 
 
 @app.command("import-movielens")
@@ -97,7 +109,7 @@ def import_movielens(
         raise fail("--held-out needs --exclude-split")
     try:
         with console.status(f"importing {path}"):
-            imported = movielens.import_file(path, settings.raw_dir, exclude_split, held_out)
+            imported = movielens.import_file(path, local_raw_dir(settings), exclude_split, held_out)
     except (FileNotFoundError, movielens.UnknownFormat, ValueError) as exc:
         raise fail(str(exc)) from None
     counts = imported.days

@@ -197,7 +197,9 @@ def compare(
     settings = settings_or_fail()
     configs = {v: train_config(variant=v) for v in variants or ["fused", "lstm_only", "gcn_only"]}
     try:
-        results = run_compare(settings, held_out, seeds or [2020], configs, settings.home / "runs")
+        results = run_compare(
+            settings, held_out, seeds or [2020], configs, settings.state_dir / "runs"
+        )
     except model_errors() as exc:
         raise fail(str(exc)) from None
     means = {

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from upath import UPath
 
 from warehouse.settings import Settings
 
@@ -77,7 +78,7 @@ def describe(path: Path) -> RawFile | None:
     fmt = next((f for s, f in FORMATS.items() if stem.lower().endswith(s)), None)
     if fmt is None or (fmt == "parquet" and codec):
         raise UnreadableRawFile(f"{path}: not a raw log file ({ACCEPTED}); move it elsewhere")
-    with open(path, "rb") as f:
+    with path.open("rb") as f:
         head = f.read(4)
     if not head:
         return None
@@ -162,7 +163,7 @@ def group_by(files: Iterable[RawFile], signature: Callable[[RawFile], object]) -
 
 def csv_header(f: RawFile) -> str:
     head = b""
-    with pa.input_stream(f.path, compression=f.codec) as stream:
+    with UPath(f.path).open("rb") as raw, pa.input_stream(raw, compression=f.codec) as stream:
         while b"\n" not in head and (chunk := stream.read(1 << 16)):
             head += chunk
     return head.split(b"\n", 1)[0].decode("utf-8", errors="replace").removeprefix(BOM).rstrip()
@@ -170,7 +171,8 @@ def csv_header(f: RawFile) -> str:
 
 def parquet_schema(f: RawFile) -> str:
     try:
-        return pq.read_schema(f.path).to_string()
+        with UPath(f.path).open("rb") as raw:
+            return pq.read_schema(raw).to_string()
     except (pa.ArrowInvalid, OSError) as exc:
         why = str(exc).strip().splitlines()[0]
         raise UnreadableRawFile(f"{f.path}: not a readable Parquet file ({why})") from exc

@@ -6,6 +6,7 @@ from pyspark.sql import SparkSession
 
 from jobs.submit import delta_jars
 from warehouse.settings import Settings
+from warehouse.storage import is_local, s3a_conf
 
 
 def retention_properties(settings: Settings) -> dict[str, str]:
@@ -42,6 +43,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # Used where Python starts the JVM (in-process sessions: queries, tests); spark-submit
         # gets the same on its command line.
         "spark.driver.extraJavaOptions": settings.driver_java_options,
+        **({} if is_local(settings.home) else s3a_conf()),
         **settings.extra_spark_conf,
     }
 

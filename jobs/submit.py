@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from warehouse import REPO_ROOT
 from warehouse.settings import Settings
+from warehouse.storage import is_local
 
 JOBS_DIR = REPO_ROOT / "jobs"
 # spark-submit merges the Python driver's stdout and stderr into its own stdout: a job prints its
@@ -35,13 +36,20 @@ class SubmitError(RuntimeError):
 
 
 def delta_jars(settings: Settings) -> list[str]:
-    """The Delta jars resolved by scripts/setup.sh; a clear error when setup has not run."""
-    jars = sorted(str(p) for p in settings.jars_dir.glob("*.jar"))
-    if not jars:
-        raise RuntimeError(
-            f"no Delta jars in {settings.jars_dir}: run scripts/setup.sh (resolves them once)"
-        )
+    """The Delta jars resolved by scripts/setup.sh, plus Hadoop's S3A connector when the
+    warehouse is on object storage; a clear error when setup has not run."""
+    folders = [settings.jars_dir] + ([] if is_local(settings.home) else [s3a_jars(settings)])
+    jars = []
+    for folder in folders:
+        found = sorted(str(p) for p in folder.glob("*.jar"))
+        if not found:
+            raise RuntimeError(f"no jars in {folder}: run scripts/setup.sh (resolves them once)")
+        jars += found
     return jars
+
+
+def s3a_jars(settings: Settings) -> Path:
+    return settings.jars_dir / "s3a"
 
 
 def spark_home() -> str:
@@ -60,7 +68,7 @@ def job_file(name: str) -> Path:
 JOB_FILES = ("jobs/**/*.py", "warehouse/**/*.py", "sql/**/*.sql")
 
 
-def is_local(master: str) -> bool:
+def is_local_master(master: str) -> bool:
     return master.startswith("local")
 
 
@@ -87,7 +95,7 @@ def job_package() -> Path:
 
 def shipped_package(settings: Settings) -> Path | None:
     """What --py-files ships: the job packages on a cluster, nothing on local[...]."""
-    return None if is_local(settings.spark_master) else job_package()
+    return None if is_local_master(settings.spark_master) else job_package()
 
 
 def java_options(settings: Settings) -> list[str]:

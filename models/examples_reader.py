@@ -20,12 +20,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.filesystem
 import torch
 import torch.distributed as dist
 from petastorm import make_batch_reader
 from petastorm.pytorch import BatchedDataLoader
 from petastorm.transform import TransformSpec
+from upath import UPath
 
 from models.batch import (
     LIST_COLUMNS,
@@ -34,8 +35,9 @@ from models.batch import (
     batch_from_columns,
     pad_object_column,
 )
-from warehouse.lake import TableNotReady, live_files, open_table
+from warehouse.lake import TableNotReady, live_files, open_table, read_files
 from warehouse.settings import Settings
+from warehouse.storage import as_url
 from warehouse.tables import GOLD_SEQUENCES
 
 # petastorm 0.13 drives pyarrow's legacy API, which warns on every call; other warnings still show.
@@ -62,14 +64,25 @@ class SequenceFiles:
         files = live_files(open_table(settings, GOLD_SEQUENCES), (first, last))
         if not files:
             raise TableNotReady(f"{GOLD_SEQUENCES} has no rows for ds in [{first}, {last}]")
-        sizes = pq.read_table(files, columns=["num_context", "num_targets"], partitioning=None)
+        sizes = read_files(files, columns=["num_context", "num_targets"])
         lengths = pc.add(sizes["num_context"], sizes["num_targets"])
         return cls(
-            [f"file://{f}" for f in files],
+            [as_url(f) for f in files],
             sizes.num_rows,
             pc.sum(sizes["num_targets"]).as_py() or 0,
             pc.max(lengths).as_py() or 0,
         )
+
+
+def petastorm_filesystem(urls: list[str]) -> pyarrow.filesystem.FileSystem | None:
+    """What Petastorm reads remote files through: their fsspec filesystem in pyarrow's legacy
+    wrapper (Petastorm 0.13 drives pyarrow's legacy dataset API, which a bare fsspec filesystem
+    would switch off). None for local files: Petastorm's own."""
+    if not urls or urls[0].startswith("file://"):
+        return None
+    return pyarrow.filesystem.S3FSWrapper(
+        UPath(urls[0]).fs
+    )  # any fsspec filesystem, despite the name
 
 
 def padding(width: int) -> TransformSpec:
@@ -108,6 +121,7 @@ class EpochBatches:
         sharded = self.world_size > 1
         with self.make_reader(
             self.files.urls,
+            filesystem=petastorm_filesystem(self.files.urls),
             num_epochs=1,
             reader_pool_type="dummy",
             schema_fields=SEQUENCE_COLUMNS,

@@ -46,9 +46,11 @@ def forget_in_models(settings: Settings, user_idx: int) -> dict[str, int]:
 
 
 def drop_user_row(path: Path, user_idx: int) -> int:
-    table = pq.read_table(path)
+    with path.open("rb") as f:
+        table = pq.read_table(f)
     keep = pc.not_equal(table["user_idx"], user_idx)
     if pc.all(keep).as_py():
         return 0
-    pq.write_table(table.filter(keep), path)
+    with path.open("wb") as f:
+        pq.write_table(table.filter(keep), f)
     return 1

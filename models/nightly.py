@@ -188,8 +188,9 @@ def stage(settings: Settings, ds: date, version: str, evaluation: Evaluation) ->
         vectors = compute_vectors(
             model, data.graph, user_inputs(settings, ds, settings.short_term_days), data.log_q
         )
-        pq.write_table(vectors.users, folder / "users.parquet")
-        pq.write_table(vectors.items, folder / "items.parquet")
+        for name, table in (("users", vectors.users), ("items", vectors.items)):
+            with (folder / f"{name}.parquet").open("wb") as f:  # local or object storage
+                pq.write_table(table, f)
     decision = Decision.PUBLISHED if publish else Decision.REFUSED
     run_id = trained_run_id(settings, version)
     log_evaluation(settings, run_id, ((m.model, m.metric, m.value) for m in evaluation.metrics),

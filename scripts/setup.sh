@@ -31,29 +31,37 @@ if [ ! -f "$venv/.installed-$deps_hash" ]; then
   touch "$venv/.installed-$deps_hash"
 fi
 
-# 2. Delta jars: resolved by Maven into a cache outside the checkout (shared by fresh clones and
-# CI), keyed by the pom's content; Spark's own jars are left out so its versions are the only ones.
-pom=infra/jars/pom.xml
-jars_key=$(sha256sum "$pom" | cut -c1-16)
-cache=${INTEREST_JAR_CACHE:-$HOME/.cache/interest-vectors/jars}/$jars_key
-if [ ! -f "$cache/.complete" ]; then
-  echo "setup: resolving Delta jars from Maven Central into $cache"
-  tmp=$(mktemp -d)
-  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp"
-  spark_jars=$("$venv/bin/python" -c "import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), 'jars'))")
-  mkdir -p "$cache"
-  for jar in "$tmp"/*.jar; do
-    artifact=$(basename "$jar" | sed -E 's/-[0-9][^-]*(-[0-9]+)?\.jar$//')
-    if ! ls "$spark_jars/$artifact"-[0-9]*.jar >/dev/null 2>&1; then cp "$jar" "$cache/"; fi
-  done
-  rm -rf "$tmp"
-  touch "$cache/.complete"
-fi
-if [ ! -f .jars/.key-$jars_key ]; then
-  rm -rf .jars && mkdir -p .jars
-  cp "$cache"/*.jar .jars/
-  touch .jars/.key-$jars_key
-fi
+# 2. JVM jars: the Delta jars (.jars/) and Hadoop's S3A connector for a warehouse on object
+# storage (.jars/s3a/, put on the classpath only then), each resolved by Maven into a cache
+# outside the checkout (shared by fresh clones and CI) keyed by its pom's content; jars pyspark
+# already has are left out, so Spark's versions are the only ones.
+spark_jars=$("$venv/bin/python" -c "import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), 'jars'))")
+resolve_jars() {  # POM DEST
+  local pom=$1 dest=$2 key cache tmp jar artifact
+  key=$(sha256sum "$pom" | cut -c1-16)
+  cache=${INTEREST_JAR_CACHE:-$HOME/.cache/interest-vectors/jars}/$key
+  if [ ! -f "$cache/.complete" ]; then
+    echo "setup: resolving the jars of $pom from Maven Central into $cache"
+    tmp=$(mktemp -d)
+    mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp"
+    mkdir -p "$cache"
+    for jar in "$tmp"/*.jar; do
+      artifact=$(basename "$jar" | sed -E 's/-[0-9][^-]*(-[0-9]+)?\.jar$//')
+      if ! ls "$spark_jars/$artifact"-[0-9]*.jar >/dev/null 2>&1; then cp "$jar" "$cache/"; fi
+    done
+    rm -rf "$tmp"
+    touch "$cache/.complete"
+  fi
+  if [ ! -f "$dest/.key-$key" ]; then
+    mkdir -p "$dest"
+    rm -f "$dest"/*.jar "$dest"/.key-*
+    cp "$cache"/*.jar "$dest/"
+    touch "$dest/.key-$key"
+  fi
+}
+resolve_jars infra/jars/pom.xml .jars
+resolve_jars infra/jars/s3a/pom.xml .jars/s3a
+jars_key=$(sha256sum infra/jars/pom.xml | cut -c1-16)
 
 # 3. The Spark driver's class-data archive (AppCDS, .jars/spark-classes.jsa): a job's JVM maps
 # the classes Spark and Delta load from it instead of reading and verifying them from jars,

@@ -31,9 +31,11 @@ def in_checkout(image_path: str) -> Path:
 
 def test_every_infra_file_is_covered_here() -> None:
     covered = {*MANIFESTS, INFRA / "README.md", INFRA / "requirements-nodeps.txt",
-               INFRA / "jars" / "pom.xml", INFRA / "docker" / "Dockerfile",
+               INFRA / "jars" / "pom.xml", INFRA / "jars" / "s3a" / "pom.xml",
+               INFRA / "docker" / "Dockerfile",
                INFRA / "docker" / "entrypoint.sh", INFRA / "helm" / "airflow-values.yaml"}  # fmt: skip
-    # pom.xml and requirements-nodeps.txt are run by scripts/setup.sh, which every test needs
+    # the poms and requirements-nodeps.txt are run by scripts/setup.sh, which every test needs
+    # (the S3A jars are on the classpath of tests/test_object_storage.py)
     assert {p for p in INFRA.rglob("*") if p.is_file()} == covered
 
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from warehouse.settings import Settings
+from warehouse.storage import arrow_files
 
 
 class TableNotReady(RuntimeError):
@@ -55,7 +56,13 @@ def read_arrow(
     files = live_files(open_table(settings, name, version), days)
     if not files:
         raise TableNotReady(f"{name} has no rows for ds in {days}: run the ETL for those days")
-    return pq.read_table(files, columns=columns, partitioning=None)  # ds=... folders: not columns
+    return read_files(files, columns)
+
+
+def read_files(files: list[str], columns: list[str] | None = None) -> pa.Table:
+    """Live files of a table in Arrow (the ds=... folders are not columns)."""
+    paths, filesystem = arrow_files(files)
+    return pq.read_table(paths, columns=columns, partitioning=None, filesystem=filesystem)
 
 
 def latest_day(settings: Settings, name: str, empty_hint: str) -> str:

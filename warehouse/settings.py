@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warehouse import REPO_ROOT
 from warehouse.pseudonyms import pseudonym, read_key
+from warehouse.storage import Location, is_local
 
 DEFAULT_EVENT_WEIGHTS = {"view": 1.0, "click": 2.0, "cart": 3.0, "purchase": 5.0, "rating": 0.0}
 
@@ -20,9 +21,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INTEREST_", frozen=True, env_ignore_empty=True)
 
-    home: Path = Field(
+    home: Location = Field(
         default=REPO_ROOT / "var",
-        description="Warehouse root: raw logs, Delta tables and run state all live under it.",
+        description="Warehouse root, a local folder or an object-storage URI (s3a://bucket/"
+        "prefix): raw logs, Delta tables and the publish stage live under it.",
+    )
+    work_dir: Path | None = Field(
+        default=None,
+        description="This host's own state: trained models, the MLflow store, reports. Default: "
+        "the warehouse root when it is a local folder; required when it is object storage "
+        "(mount a persistent volume there on a cluster).",
     )
     spark_master: str = Field(
         default="local[2]", description="Spark master given to spark-submit (never set in a job)."
@@ -150,8 +158,8 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         default=None,
         description="Where training runs are tracked: any MLflow tracking URI (a server, a "
-        "database); default a SQLite store under the warehouse, <home>/mlflow/mlflow.db, with "
-        "artifacts in <home>/mlflow/artifacts.",
+        "database); default a SQLite store in the work folder, <work_dir>/mlflow/mlflow.db, "
+        "with artifacts in <work_dir>/mlflow/artifacts.",
     )
     publish_margin: float = Field(
         default=0.05,
@@ -215,19 +223,30 @@ class Settings(BaseSettings):
         return self.raw_dir / f"ds={ds}"
 
     @property
+    def state_dir(self) -> Path:
+        if self.work_dir:
+            return self.work_dir
+        if is_local(self.home):
+            return self.home
+        raise ValueError(
+            f"the warehouse is on object storage ({self.home}): set INTEREST_WORK_DIR to a local "
+            "or mounted folder for trained models, the MLflow store and reports"
+        )
+
+    @property
     def models_dir(self) -> Path:
         """Trained models, one folder per model version."""
-        return self.home / "models"
+        return self.state_dir / "models"
 
     @property
     def reports_dir(self) -> Path:
         """The nightly HTML reports (``interest report --html``), one per night, and an index."""
-        return self.home / "reports"
+        return self.state_dir / "reports"
 
     @property
     def mlflow_dir(self) -> Path:
         """The warehouse's own MLflow store (when no tracking URI is configured)."""
-        return self.home / "mlflow"
+        return self.state_dir / "mlflow"
 
     @property
     def tracking_uri(self) -> str:
