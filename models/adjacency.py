@@ -32,6 +32,11 @@ class Graph:
     num_users: int
     num_items: int
 
+    @property
+    def num_edges(self) -> int:
+        """User-item edges (the adjacency holds each in both directions)."""
+        return self.adj._nnz() // 2
+
     def to(self, device: torch.device) -> Graph:
         return Graph(self.adj.to(device), self.num_users, self.num_items)
 

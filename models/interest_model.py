@@ -40,6 +40,8 @@ class InterestModel(nn.Module):
         dim: embedding size D.
         variant: "fused", or an ablation: "lstm_only" (u = h_s, v = item embeddings) or
             "gcn_only" (u = h_l, v = graph item vectors).
+        refresh_steps: LightGCN's propagation in training: 0 exact, N > 0 historical layers
+            refreshed every N steps (models.long_term.LongTermEncoder).
         fusion: "gate" (g = sigmoid(W[h_s; h_l; h_s*h_l] + b)) or "linear" (the seed's form).
 
     Shapes: batch of B rows holding N targets, graph over num_users + num_items nodes -> user
@@ -57,12 +59,13 @@ class InterestModel(nn.Module):
         fusion: Fusion = "gate",
         num_layers: int = 2,
         dropout: float = 0.2,
+        refresh_steps: int = 0,
     ) -> None:
         super().__init__()
         self.variant = variant
         self.item_embedding = nn.Embedding(num_items, dim, padding_idx=0)
         self.short_term = ShortTermEncoder(self.item_embedding, num_types, dropout)
-        self.long_term = LongTermEncoder(num_users, self.item_embedding, num_layers)
+        self.long_term = LongTermEncoder(num_users, self.item_embedding, num_layers, refresh_steps)
         self.fusion = GatedFusion(dim) if fusion == "gate" else LinearFusion(dim)
         self.reset_parameters()
 
@@ -79,8 +82,7 @@ class InterestModel(nn.Module):
         if self.variant == "lstm_only":
             h_s = self._short(batch)[targets]
             return UserVectors(h_s, h_s * 0, h_s, torch.ones_like(h_s)), self.item_embedding.weight
-        users, items = self.long_term(graph.adj)
-        h_l = users[batch.target_users()]
+        h_l, items = self._long(batch, graph)
         if self.variant == "gcn_only":
             return UserVectors(h_l, h_l, h_l * 0, h_l * 0), items
         h_s = self._short(batch)[targets]
@@ -91,6 +93,12 @@ class InterestModel(nn.Module):
         """(fused user vectors (N, D), item vectors (I, D)): what the losses and ranking use."""
         vectors, items = self.encode(batch, graph)
         return vectors.fused, items
+
+    def _long(self, batch: Batch, graph: Graph) -> tuple[Tensor, Tensor]:
+        if self.training and self.long_term.refresh_steps:
+            return self.long_term.historical(graph.adj, batch.target_users())
+        users, items = self.long_term(graph.adj)
+        return users[batch.target_users()], items
 
     def _short(self, batch: Batch) -> Tensor:
         return self.short_term(batch.item_seq, batch.type_seq, batch.ts_seq, batch.new_session_seq)

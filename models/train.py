@@ -73,7 +73,16 @@ def build_model(config: TrainConfig, data: TrainData) -> InterestModel:
         fusion=config.fusion,
         num_layers=config.num_layers,
         dropout=config.dropout,
+        refresh_steps=refresh_steps(config, data.graph),
     )
+
+
+def refresh_steps(config: TrainConfig, graph: Graph) -> int:
+    """0 (exact propagation every step) while the graph is small enough, else the refresh period
+    of LightGCN's historical layers."""
+    if graph.num_edges <= config.exact_propagation_max_edges:
+        return 0
+    return config.propagation_refresh_steps
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

@@ -27,3 +27,10 @@ class TrainConfig(BaseModel):
         200_000, description="above this catalog size, sampled softmax with logQ correction"
     )
     num_negatives: int = Field(2048, gt=0, description="sampled softmax negatives per batch")
+    exact_propagation_max_edges: int = Field(
+        1_000_000,
+        description="above this many user-item edges, training takes LightGCN's propagated "
+        "layers from a refresh every propagation_refresh_steps steps (a step's cost stops "
+        "growing with the graph)",
+    )
+    propagation_refresh_steps: int = Field(100, gt=0)

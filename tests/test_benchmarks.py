@@ -17,10 +17,12 @@ def test_scale_model_runs_the_products_training_step(tmp_path: Path) -> None:
     out = tmp_path / "scale_model.json"
     command = [sys.executable, str(REPO_ROOT / "benchmarks" / "scale_model.py"), "--users", "300",
                "--items", "200", "--edges", "3000", "--steps", "2", "--label", "tiny",
+               "--config", '{"exact_propagation_max_edges": 1000, "propagation_refresh_steps": 2}',
                "--out", str(out)]  # fmt: skip
     subprocess.run(command, check=True, cwd=REPO_ROOT, capture_output=True)
     figures = json.loads(out.read_text())["tiny"]
     assert figures["loss"] == "full softmax"
+    assert figures["propagation"] == "historical, refreshed every 2 steps"
     assert len(figures["step_s"]) == 2 and figures["targets_per_s"] > 0
     assert figures["peak_rss_mb"] >= figures["peak_rss_mb_after_graph"] > 0
 

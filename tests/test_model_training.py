@@ -31,6 +31,7 @@ from warehouse.settings import Settings
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 TRAIN_LAST, EVAL_DAY = date(2026, 5, 3), date(2026, 5, 4)  # conftest.model_warehouse
 TINY = TrainConfig(dim=16, batch_size=64, max_epochs=4, patience=2, lr=5e-3, dropout=0.1)
+HISTORICAL = {"exact_propagation_max_edges": 0, "propagation_refresh_steps": 3}
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,23 @@ def test_sampled_softmax_trains_when_the_catalog_is_above_the_threshold(data, ne
     assert result.best_valid["ndcg@10"] > pop["ndcg@10"] * 1.2, (result.best_valid, pop)
 
 
-def test_resume_after_a_crash_equals_an_uninterrupted_run(data, next_day, tmp_path):
-    config = TINY.model_copy(update={"max_epochs": 2, "patience": 5})
+def test_historical_propagation_trains_when_the_graph_is_above_the_threshold(
+    data, next_day, tmp_path
+):
+    """Above exact_propagation_max_edges LightGCN's layers are refreshed every few steps; the
+    model must still learn: better than popularity on the next day."""
+    config = TINY.model_copy(update=HISTORICAL)
+    assert build_model(config, data).long_term.refresh_steps == 3
+    result = fit(config, data, next_day.validate, tmp_path, show_progress=False)
+    pop = next_day.metrics(
+        Popularity.of_targets(train_targets(data), data.num_items), torch.device("cpu")
+    )
+    assert result.best_valid["ndcg@10"] > pop["ndcg@10"] * 1.2, (result.best_valid, pop)
+
+
+@pytest.mark.parametrize("propagation", [{}, HISTORICAL], ids=["exact", "historical"])
+def test_resume_after_a_crash_equals_an_uninterrupted_run(data, next_day, tmp_path, propagation):
+    config = TINY.model_copy(update={"max_epochs": 2, "patience": 5, **propagation})
     straight = fit(config, data, next_day.validate, tmp_path / "straight", show_progress=False)
     first = fit(config.model_copy(update={"max_epochs": 1}), data, next_day.validate,
                 tmp_path / "resumed", show_progress=False)  # fmt: skip

@@ -136,6 +136,36 @@ def test_graph_normalisation_and_lightgcn_on_one_edge():
     torch.testing.assert_close(users_out[0], encoder.user_embedding.weight[0] / 2)  # isolated
 
 
+def test_historical_propagation_is_exact_when_fresh_and_stale_until_its_refresh():
+    rng = np.random.default_rng(0)
+    graph = build_graph(rng.integers(1, 6, 30), rng.integers(1, 8, 30), rng.random(30) + 0.5,
+                        num_users=6, num_items=8)  # fmt: skip
+    encoder = LongTermEncoder(6, torch.nn.Embedding(8, 4), num_layers=2, refresh_steps=2).train()
+    users = torch.tensor([1, 3, 3, 5])
+
+    def exact() -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            all_users, items = encoder(graph.adj)
+        return all_users[users], items
+
+    fresh_users, fresh_items = encoder.historical(graph.adj, users)  # call 0 refreshes
+    torch.testing.assert_close((fresh_users, fresh_items), exact())
+    fresh_users.sum().backward()  # the gradient reaches only the batch users' own rows
+    touched = encoder.user_embedding.weight.grad.abs().sum(1).nonzero().flatten()
+    assert touched.tolist() == [1, 3, 5]
+    assert encoder.item_embedding.weight.grad is None
+    with torch.no_grad():
+        encoder.user_embedding.weight.mul_(2.0)  # as if an optimiser step moved the weights
+    stale_users, stale_items = encoder.historical(graph.adj, users)  # call 1: layers of call 0
+    assert not torch.allclose(stale_users, exact()[0])  # layer 2 of a user: other users
+    assert not torch.allclose(stale_items, exact()[1])  # layer 1 of an item: its users
+    torch.testing.assert_close(encoder.historical(graph.adj, users), exact())  # call 2: refreshed
+    encoder.train()  # a new epoch (or loaded weights) starts from a fresh propagation
+    with torch.no_grad():
+        encoder.user_embedding.weight.add_(1.0)
+    torch.testing.assert_close(encoder.historical(graph.adj, users), exact())
+
+
 def test_decay_halves_per_half_life():
     got = decayed_weights(
         np.array([8.0, 8.0]), np.array(["2026-01-01", "2026-01-31"], dtype="datetime64[D]"),
