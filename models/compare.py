@@ -4,6 +4,7 @@ benchmark."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import date
 from pathlib import Path
@@ -70,6 +71,9 @@ def compare(
     for name, config in configs.items():
         for seed in seeds:
             run_dir = run_root / f"{name}-seed{seed}"
+            # A fresh run: fit would resume an earlier comparison's run of the same config, which
+            # may have trained on other data or with other code, and report it as this one.
+            shutil.rmtree(run_dir, ignore_errors=True)
             seeded = config.model_copy(update={"seed": seed})
             result, test = train_and_test(
                 seeded, data, protocol, run_dir, show_progress, settings.train_threads
