@@ -55,6 +55,12 @@ def save_entry(out: Path, label: str, figures: dict) -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
 
 
+def propagation_label(model) -> str:
+    """How the model's training steps propagate LightGCN, for the results."""
+    refresh = model.long_term.refresh_steps
+    return f"historical, refreshed every {refresh} steps" if refresh else "exact, every step"
+
+
 def zipf_items(rng: np.random.Generator, num_items: int, size: int) -> np.ndarray:
     """Item ids 1..num_items, popularity ~ 1 / rank^0.8 (a long tail like real catalogs)."""
     weights = 1.0 / np.arange(1, num_items + 1) ** 0.8
@@ -123,9 +129,7 @@ def run(args: argparse.Namespace) -> dict:
         "loss": "full softmax"
         if data.num_items <= config.full_softmax_max_items
         else f"sampled softmax ({config.num_negatives} negatives, logQ)",
-        "propagation": f"historical, refreshed every {model.long_term.refresh_steps} steps"
-        if model.long_term.refresh_steps
-        else "exact, every step",
+        "propagation": propagation_label(model),
         "graph_build_s": round(graph_s, 1),
         "peak_rss_mb_after_graph": round(graph_rss),
         "targets_per_step": targets,

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from etl_benchmark import machine  # this folder's
-from scale_model import peak_rss_mb, save_entry
+from scale_model import peak_rss_mb, propagation_label, save_entry
 
 from models.examples_reader import EpochBatches
 from models.threads import use_threads
@@ -90,9 +90,7 @@ def train_steps(settings: Settings, ds: date, steps: int) -> dict:
         "sequences": data.files.rows,
         "targets": data.files.targets,
         "graph_edges": data.graph.num_edges,
-        "propagation": f"historical, refreshed every {model.long_term.refresh_steps} steps"
-        if model.long_term.refresh_steps
-        else "exact, every step",
+        "propagation": propagation_label(model),
         "load_s": round(load_s, 1),
         "rows_per_step": rows,
         "targets_per_s": round(targets / sum(step_s)),
