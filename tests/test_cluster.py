@@ -18,7 +18,7 @@ from warehouse.settings import Settings
 from warehouse.steps import parse_steps
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-SPEC = SyntheticSpec(start=date(2026, 6, 1), days=3, events_per_day=400, users=40, items=50,
+SPEC = SyntheticSpec(start=date(2026, 6, 1), days=2, events_per_day=400, users=40, items=50,
                      clusters=4, bad_fraction=0.03, seed=8)  # fmt: skip
 LAST = SPEC.start + timedelta(days=SPEC.days - 1)
 INTEREST = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).parents[1] / ".venv")) / "bin"

@@ -4,8 +4,9 @@ by a real headless browser (Debian's Chromium through Selenium) and by the CLI:
 
 - log in, check the runs succeeded, save a screenshot of the grid (var/screenshots/);
 - the UI's Run Backfill over the finished days plus a new one runs only the new day;
-- `airflow backfill create` runs the next new day; rerunning finished nights through it changes
-  no table; a backfill of a day before the graph's history is refused.
+- `airflow backfill create` over finished days plus a new one plans only the new day (a dry run:
+  the UI's backfill ran one to the end); rerunning a finished night through it changes no
+  table; a backfill of a day before the graph's history is refused.
 
 Runs after tests/test_dag_e2e.py (file order): it extends that warehouse's history.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -91,14 +93,15 @@ class Airflow:
             [airflow, *args], env=self.env, capture_output=True, text=True, timeout=300
         )
 
-    def backfill(self, first: date, last: date, reprocess: str) -> None:
-        """Create a backfill as the README says."""
+    def backfill(self, first: date, last: date, reprocess: str, dry_run: bool = False) -> str:
+        """Create a backfill as the README says (or only print the runs it would create)."""
         done = self.cli(
             "backfill", "create", "--dag-id", DAG_ID, "--from-date", first.isoformat(),
             "--to-date", last.isoformat(), "--reprocess-behavior", reprocess,
-            "--max-active-runs", "1",
+            "--max-active-runs", "1", *(["--dry-run"] if dry_run else []),
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
 
     def wait_for_backfills(self, timeout: float) -> list[dict]:
         """The DAG's backfills, once every one has completed."""
@@ -325,27 +328,29 @@ def test_ui_run_backfill_runs_only_the_missing_day(airflow, browser, dag_nights)
     assert published_days(dag_nights.settings)[-1] == new_day
 
 
-def test_cli_backfills_run_new_days_skip_finished_ones_refuse_earlier(airflow, dag_nights) -> None:
+def test_cli_backfills_plan_new_days_skip_finished_ones_refuse_earlier(airflow, dag_nights) -> None:
+    """The README's CLI backfill over finished days and the next one plans the new day only (a
+    dry run: the UI test above runs such a backfill to the end); over a finished night it runs
+    and skips it before any write; before the graph's first day it fails, writing nothing."""
     settings = dag_nights.settings
     new_day, finished = BACKFILL_DAYS[1], [*DAG_DAYS, BACKFILL_DAYS[0]]
 
     # as the README says: Airflow 3 runs a backfill's tasks only while its DAG is unpaused
     unpaused = airflow.cli("dags", "unpause", DAG_ID)
     assert unpaused.returncode == 0, unpaused.stdout + unpaused.stderr
-    airflow.backfill(finished[0], new_day, reprocess="failed")  # new_day (+ any missing day)
-    airflow.wait_for_backfills(NIGHT_TIMEOUT)
-    assert airflow.runs()[new_day.isoformat()]["state"] == "success"
-    assert published_days(settings)[-1] == new_day
+    planned = airflow.backfill(finished[0], new_day, reprocess="failed", dry_run=True)
+    assert re.findall(r"\d{4}-\d{2}-\d{2}", planned.split("Runs to be attempted:")[1]) == [
+        new_day.isoformat()
+    ]
 
-    # finished nights again (the last two: each costs a scheduled run): skipped before any write
+    # a finished night again: run, and skipped before any write
     versions = table_versions(settings)
-    airflow.backfill(finished[-1], new_day, reprocess="completed")
+    airflow.backfill(finished[-1], finished[-1], reprocess="completed")
     airflow.wait_for_backfills(NIGHT_TIMEOUT)
-    for day in [finished[-1], new_day]:
-        run = airflow.runs()[day.isoformat()]
-        assert run["state"] == "success", run
-        tasks = airflow.task_states(run["dag_run_id"])
-        assert tasks["check_day_order"] == "skipped" and tasks["report"] == "skipped", tasks
+    run = airflow.runs()[finished[-1].isoformat()]
+    assert run["state"] == "success", run
+    tasks = airflow.task_states(run["dag_run_id"])
+    assert tasks["check_day_order"] == "skipped" and tasks["report"] == "skipped", tasks
     assert table_versions(settings) == versions
 
     # a day before the graph's first: refused by check_day_order, no table written

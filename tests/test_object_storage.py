@@ -26,7 +26,7 @@ from warehouse.tables import TABLES
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 INTEREST = str(Path(sys.executable).parent / "interest")
 BUCKET = "lake"
-SPEC = SyntheticSpec(start=date(2026, 5, 1), days=4, events_per_day=600, users=60, items=50,
+SPEC = SyntheticSpec(start=date(2026, 5, 1), days=3, events_per_day=600, users=60, items=50,
                      clusters=4, bad_fraction=0.02, seed=11)  # fmt: skip
 NIGHT = SPEC.day_list[-1]  # trained on the days before it, evaluated on it
 
