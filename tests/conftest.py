@@ -147,8 +147,9 @@ def make_warehouse(spark, tmp_path: Path) -> Callable:
     return make
 
 
-# The days the end-to-end DAG tests run with dag.test(), then two more with raw data that the
-# backfill tests run through the scheduler (the DAG's own schedule ends at DAG_DAYS[-1]).
+# The days the end-to-end DAG tests run with dag.test(), then two more with raw data: the UI
+# backfill runs the first through the scheduler, the CLI's dry run plans the second (the DAG's
+# own schedule ends at DAG_DAYS[-1]).
 DAG_DAYS = [date(2026, 1, 1) + timedelta(days=n) for n in range(3)]
 BACKFILL_DAYS = [DAG_DAYS[-1] + timedelta(days=n) for n in (1, 2)]
 
